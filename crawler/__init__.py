@@ -1,0 +1,1 @@
+"""govcrawl: a scheduled crawler pipeline for Chinese government portals."""

@@ -1,0 +1,206 @@
+"""The ``govcrawl`` command.
+
+govcrawl demo                      # serve the sample portal locally and crawl it
+govcrawl crawl nync                # crawl a site (profile name or path)
+govcrawl crawl nync -c bcyb --max-pages 2
+govcrawl migrate                   # apply database migrations
+govcrawl profiles                  # list the site profiles
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from scrapy.utils.project import get_project_settings
+
+    settings = get_project_settings()
+    if getattr(args, "database_url", None):
+        settings.set("DATABASE_URL", args.database_url, priority="cmdline")
+    for pair in getattr(args, "set", None) or []:
+        key, _, value = pair.partition("=")
+        settings.set(key, value, priority="cmdline")
+    if getattr(args, "log_file", None):
+        settings.set("LOG_FILE", str(args.log_file), priority="cmdline")
+    return settings
+
+
+def _fail(message: str) -> int:
+    print(f"govcrawl: {message}", file=sys.stderr)
+    return 2
+
+
+def run_crawl(settings: Any, spider_args: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Run the portal spider once in this process; return its stats and the run's status."""
+    from scrapy.crawler import CrawlerProcess
+
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler("portal")
+    process.crawl(crawler, **{k: v for k, v in spider_args.items() if v is not None})
+    process.start()
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    status = "failed"
+    if stats.get("govcrawl/run_id") and getattr(crawler, "store_engine", None) is not None:
+        from sqlalchemy import select
+
+        from crawler.models import CrawlRun
+
+        with crawler.store_engine.connect() as conn:
+            status = conn.execute(
+                select(CrawlRun.status).where(CrawlRun.id == stats["govcrawl/run_id"])
+            ).scalar_one()
+    return stats, status
+
+
+def print_summary(site: str, stats: dict[str, Any], status: str) -> None:
+    get = stats.get
+    print(
+        f"\n{site}: run {get('govcrawl/run_id', '?')} {status} ({get('finish_reason', '?')}) — "
+        f"{get('govcrawl/items/new', 0)} new, {get('govcrawl/items/updated', 0)} updated, "
+        f"{get('govcrawl/items/unchanged', 0)} unchanged, {get('govcrawl/items/dropped', 0)} dropped as invalid; "
+        f"{get('govcrawl/listing/pages', 0)} listing pages, {get('downloader/request_count', 0)} requests, "
+        f"{get('govcrawl/fetch/failed', 0)} failed fetches, {get('govcrawl/listing/bad_reply', 0)} bad listing replies"
+    )
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from crawler.profiles import ProfileError, load_profile
+
+    settings = _settings(args)
+    try:
+        profile = load_profile(args.site, settings.get("GOVCRAWL_PROFILES_DIR"))
+        if args.channels:
+            for code in args.channels.split(","):
+                profile.channel(code.strip())
+    except ProfileError as exc:
+        return _fail(str(exc))
+    stats, status = run_crawl(
+        settings,
+        {
+            "site": str(profile.path),
+            "channels": args.channels,
+            "max_pages": args.max_pages,
+            "url": args.url,
+        },
+    )
+    print_summary(profile.name, stats, status)
+    return 0 if status == "succeeded" else 1
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from crawler.database import DatabaseError, get_engine, migrate, redact, resolve_database_url
+
+    settings = _settings(args)
+    try:
+        url = resolve_database_url(settings.get("DATABASE_URL"), settings.get("GOVCRAWL_HOME"))
+        migrate(get_engine(url))
+    except DatabaseError as exc:
+        return _fail(str(exc))
+    print(f"database {redact(url)} is at the latest schema")
+    return 0
+
+
+def cmd_profiles(args: argparse.Namespace) -> int:
+    from crawler.profiles import ProfileError, list_profiles
+
+    settings = _settings(args)
+    try:
+        profiles = list_profiles(settings.get("GOVCRAWL_PROFILES_DIR"))
+    except ProfileError as exc:
+        return _fail(str(exc))
+    for p in profiles:
+        channels = ", ".join(f"{c.code}({c.name})" if c.name else c.code for c in p.channels)
+        print(f"{p.name:<12} {p.platform:<10} {p.base_url:<40} {channels}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from sqlalchemy import func, select
+
+    from crawler.models import Article
+    from sample_portal.generator import generate_portal
+    from sample_portal.profile import write_profile
+    from sample_portal.server import SamplePortalServer
+
+    settings = _settings(args)
+    home = Path(settings.get("GOVCRAWL_HOME"))
+    home.mkdir(parents=True, exist_ok=True)
+    portal = generate_portal()
+    with SamplePortalServer(portal) as server:
+        profile_path = write_profile(portal, server.base_url, home / "sample.toml")
+        print(
+            f"sample portal serving {len(portal.articles)} records at {server.base_url}; profile {profile_path}"
+        )
+        stats, status = run_crawl(settings, {"site": str(profile_path)})
+    print_summary("sample", stats, status)
+    from crawler.database import get_engine, redact, resolve_database_url
+
+    url = resolve_database_url(settings.get("DATABASE_URL"), settings.get("GOVCRAWL_HOME"))
+    with get_engine(url).connect() as conn:
+        total = conn.execute(
+            select(func.count()).select_from(Article).where(Article.site == "sample")
+        ).scalar_one()
+        rows = conn.execute(
+            select(Article.published_at, Article.channels, Article.title)
+            .where(Article.site == "sample")
+            .order_by(Article.published_at.desc())
+            .limit(5)
+        ).all()
+    print(f"\n{total} articles of site 'sample' in {redact(url)}; the newest:")
+    for published_at, channels, title in rows:
+        print(f"  {published_at:%Y-%m-%d %H:%M}  {','.join(channels):<10} {title}")
+    return 0 if status == "succeeded" else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="govcrawl", description="Crawl Chinese government portals into PostgreSQL."
+    )
+    parser.add_argument(
+        "--database-url", help="PostgreSQL URL (default: $DATABASE_URL, else the embedded server)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    crawl = sub.add_parser("crawl", help="crawl one site now")
+    crawl.add_argument(
+        "site", help="profile name (see `govcrawl profiles`) or path to a profile .toml"
+    )
+    crawl.add_argument("-c", "--channels", help="comma-separated channel codes (default: all)")
+    crawl.add_argument("--max-pages", type=int, help="listing pages per channel at most")
+    crawl.add_argument("--url", help="fetch and store this one article page only")
+    crawl.add_argument(
+        "--log-file", type=Path, help="write the crawl log here instead of the terminal"
+    )
+    crawl.add_argument(
+        "-s", "--set", action="append", metavar="NAME=VALUE", help="override a Scrapy setting"
+    )
+    crawl.set_defaults(func=cmd_crawl)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(func=cmd_migrate)
+
+    profiles = sub.add_parser("profiles", help="list the site profiles")
+    profiles.set_defaults(func=cmd_profiles)
+
+    demo = sub.add_parser("demo", help="serve the sample portal on 127.0.0.1 and crawl it")
+    demo.add_argument(
+        "-s", "--set", action="append", metavar="NAME=VALUE", help="override a Scrapy setting"
+    )
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""Article body cleaning: sanitise, strip page chrome and trailing matter, derive plain text.
+
+Each heuristic that removes something has a name; ``CleanBody.trimmed`` lists the names that
+fired so the pipeline can count them as stats.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import lxml.html
+from lxml import etree
+from lxml_html_clean import Cleaner
+from w3lib.url import safe_url_string
+
+from crawler.extraction.text import clean_text
+
+ATTACHMENT_TYPES = frozenset(
+    {
+        "pdf",
+        "doc",
+        "docx",
+        "xls",
+        "xlsx",
+        "et",
+        "wps",
+        "ppt",
+        "pptx",
+        "zip",
+        "rar",
+        "7z",
+        "ofd",
+        "txt",
+        "csv",
+    }
+)
+BLOCK_TAGS = frozenset(
+    {
+        "p",
+        "div",
+        "section",
+        "article",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "li",
+        "ul",
+        "ol",
+        "table",
+        "tr",
+        "thead",
+        "tbody",
+        "tfoot",
+        "blockquote",
+        "pre",
+        "center",
+        "dl",
+        "dt",
+        "dd",
+        "figure",
+        "figcaption",
+        "caption",
+        "hr",
+    }
+)
+_BLOCK_BREAK = "\ue001"
+_CELL_BREAK = "\ue000"
+
+# Lines that end the article: everything from them on is repost matter, not body.
+_TRAILER = re.compile(r"^[\[【(（]?\s*(原文链接|原文地址|免责声明|版权声明)")
+# Page chrome inside the body container: font-size switches, print/close buttons, counters.
+_CHROME = re.compile(
+    r"^[\[【]?\s*("
+    r"(字体|字号)\s*[:：]?\s*[\[【]?\s*([大中小默认]\s*)+[\]】]?"
+    r"|打印(本页|此页|文章)?|关闭(窗口|本页)?|收藏|返回顶部|分享到\s*[:：]?"
+    r"|(浏览|阅读|访问)(次数|量)\s*[:：]?\s*\d*"
+    r")\s*[\]】]?$"
+)
+_CHROME_CLASS = re.compile(
+    r"(^|[\s_-])(share|bdshare|print|fontsize|font-size|visitcount|article-tools)($|[\s_-])", re.I
+)
+# A sidebar entry: a title cut with "..." and a MM-DD date.
+_SIDEBAR_ENTRY = re.compile(r"(\.\.\.|…)\s*\d{2}-\d{2}\s*$")
+
+_cleaner = Cleaner(
+    scripts=True,
+    javascript=True,
+    comments=True,
+    style=True,
+    inline_style=True,
+    links=True,
+    meta=True,
+    page_structure=True,
+    processing_instructions=True,
+    embedded=True,
+    frames=True,
+    forms=True,
+    annoying_tags=True,
+    remove_unknown_tags=False,
+    safe_attrs_only=True,
+)
+
+
+@dataclass
+class CleanBody:
+    html: str = ""
+    text: str = ""
+    images: list[str] = field(default_factory=list)
+    attachments: list[dict[str, str]] = field(default_factory=list)
+    trimmed: list[str] = field(default_factory=list)
+
+
+def _text_of(el: etree._Element) -> str:
+    return clean_text(el.text_content()) if isinstance(el, lxml.html.HtmlElement) else ""
+
+
+def _drop(el: etree._Element) -> None:
+    """Remove an element but keep its tail text in the document."""
+    if el.getparent() is not None:
+        el.drop_tree()
+
+
+def _trim_trailer(root: etree._Element, trimmed: list[str]) -> None:
+    for el in root.iter():
+        if el is root or not isinstance(el.tag, str):
+            continue
+        text = _text_of(el)
+        if not _TRAILER.match(text):
+            continue
+        # The smallest element that starts the trailer: cut it and everything after it.
+        if any(_TRAILER.match(_text_of(child)) for child in el if isinstance(child.tag, str)):
+            continue
+        trimmed.append("trailer")
+        node = el
+        while node is not None and node is not root:
+            for sibling in list(node.itersiblings()):
+                sibling.getparent().remove(sibling)
+            parent = node.getparent()
+            if node is el:
+                node.tail = None
+                parent.remove(node)
+            node = parent
+        return
+
+
+def _strip_sidebars(root: etree._Element, trimmed: list[str]) -> None:
+    for el in list(root.iter("ul", "ol", "div", "table")):
+        if el.getparent() is None:
+            continue
+        entries = [
+            c for c in el if isinstance(c.tag, str) and c.tag in ("li", "p", "a", "tr", "div")
+        ]
+        if len(entries) < 3:
+            continue
+        hits = sum(1 for c in entries if _SIDEBAR_ENTRY.search(_text_of(c)))
+        if hits >= 3 and hits / len(entries) >= 0.6:
+            trimmed.append("sidebar")
+            _drop(el)
+
+
+def _strip_chrome(root: etree._Element, trimmed: list[str]) -> None:
+    for el in list(root.iter()):
+        if el is root or not isinstance(el.tag, str) or el.getparent() is None:
+            continue
+        cls = f"{el.get('class', '')} {el.get('id', '')}"
+        text = _text_of(el)
+        if (_CHROME_CLASS.search(cls) and len(text) < 80) or (
+            text and len(text) <= 24 and _CHROME.match(text)
+        ):
+            trimmed.append("chrome")
+            _drop(el)
+
+
+def _attachment(href: str, link_text: str) -> dict[str, str] | None:
+    parts = urlsplit(href)
+    params = parse_qs(parts.query)
+    showname = (params.get("showname") or [""])[0]
+    filename = (params.get("filename") or [""])[0]
+    candidates = [showname, filename, unquote(PurePosixPath(parts.path).name)]
+    ext = ""
+    for candidate in candidates:
+        suffix = PurePosixPath(candidate).suffix.lower().lstrip(".")
+        if suffix in ATTACHMENT_TYPES:
+            ext = suffix
+            break
+    if not ext and "downfile.jsp" not in parts.path:
+        return None
+    name = clean_text(link_text) or clean_text(showname) or unquote(PurePosixPath(parts.path).name)
+    # one spelling for every link to a file: UTF-8 percent-encoded, as a browser sends it
+    return {"url": safe_url_string(href), "name": name, "type": ext or "bin"}
+
+
+def _plain_text(root: etree._Element) -> str:
+    work = lxml.html.fromstring(lxml.html.tostring(root, encoding="unicode"))
+    for el in work.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag not in ("td", "th") and any(a.tag in ("td", "th") for a in el.iterancestors()):
+            # blocks inside a table cell (Word exports wrap every cell in <p>) stay on the row
+            el.tail = " " + (el.tail or "")
+            continue
+        if el.tag == "br":
+            el.tail = _BLOCK_BREAK + (el.tail or "")
+        elif el.tag in ("td", "th"):
+            el.tail = _CELL_BREAK + (el.tail or "")
+        elif el.tag in BLOCK_TAGS:
+            el.text = _BLOCK_BREAK + (el.text or "")
+            el.tail = _BLOCK_BREAK + (el.tail or "")
+    lines = []
+    for raw in work.text_content().split(_BLOCK_BREAK):
+        cells = [clean_text(cell) for cell in raw.split(_CELL_BREAK)]
+        line = " | ".join(c for c in cells if c)
+        if line:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def body_is_empty(fragment: str | None) -> bool:
+    """True when a body fragment has no text and no image or table: the page must be fetched."""
+    if not fragment:
+        return True
+    if re.search(r"<(img|table)\b", fragment, re.I):
+        return False
+    return not clean_text(_TAG.sub(" ", fragment))
+
+
+def clean_body(fragment: str | None, base_url: str) -> CleanBody:
+    """Clean an article body fragment taken from JSON or from a page's body container.
+
+    Returns sanitised HTML with absolute links (no script, style, event handlers or
+    ``javascript:`` URLs), the body as plain text (one paragraph a line, table cells joined
+    by " | "), the images and attachments it links, and the names of the trims applied.
+    """
+    if not fragment or not fragment.strip():
+        return CleanBody()
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return CleanBody()
+    root = _cleaner.clean_html(root)
+    trimmed: list[str] = []
+    _trim_trailer(root, trimmed)
+    _strip_sidebars(root, trimmed)
+    _strip_chrome(root, trimmed)
+    for el in root.xpath("//*[@href='' or @src='']"):
+        # the cleaner blanks javascript: URLs; a blank link would resolve to the page itself
+        for attr in ("href", "src"):
+            if el.get(attr) == "":
+                del el.attrib[attr]
+    root.make_links_absolute(base_url, resolve_base_href=False, handle_failures="discard")
+
+    images: list[str] = []
+    for img in root.iter("img"):
+        src = img.get("src")
+        if src and not src.startswith("data:") and src not in images:
+            images.append(src)
+    attachments: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for link in root.iter("a"):
+        href = link.get("href")
+        if not href or href in seen:
+            continue
+        found = _attachment(href, link.text_content())
+        if found:
+            seen.add(href)
+            attachments.append(found)
+
+    inner = (root.text or "") + "".join(
+        lxml.html.tostring(child, encoding="unicode") for child in root
+    )
+    return CleanBody(
+        html=inner.strip(),
+        text=_plain_text(root),
+        images=images,
+        attachments=attachments,
+        trimmed=trimmed,
+    )

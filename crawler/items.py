@@ -1,0 +1,26 @@
+"""The one record govcrawl produces: an article as listed and, if needed, as fetched."""
+
+import scrapy
+
+
+class ArticleItem(scrapy.Item):
+    # what the spider found
+    site = scrapy.Field()
+    channels = scrapy.Field()  # list of channel codes the article was listed under
+    url = scrapy.Field()
+    platform_id = scrapy.Field()
+    title = scrapy.Field()
+    published = scrapy.Field()  # raw date text as the portal gave it
+    source = scrapy.Field()
+    author = scrapy.Field()
+    body_html = scrapy.Field()  # raw body fragment; NormalisePipeline cleans it
+    images = scrapy.Field()
+    extra = scrapy.Field()  # structured extras (column name, 文号, …)
+    fetched_from = scrapy.Field()  # "listing" (JSON) or "page" (article HTML)
+    # what NormalisePipeline derives
+    article_key = scrapy.Field()
+    published_at = scrapy.Field()
+    body_text = scrapy.Field()
+    attachments = scrapy.Field()
+    content_hash = scrapy.Field()
+    body_hash = scrapy.Field()

@@ -1,0 +1,102 @@
+"""The database schema, as typed SQLAlchemy 2 models: the single source of truth.
+
+Every change here comes with an Alembic revision in ``migrations/versions``;
+``tests/test_migrations.py`` fails when the two disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, MetaData, Text, func, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import DateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+TZ = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Article(Base):
+    """One article of one site, however many channels list it."""
+
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    # "<site>:id:<platform id>" when the portal numbers its articles, else "<site>:url:<canonical url>"
+    article_key: Mapped[str] = mapped_column(Text, unique=True)
+    site: Mapped[str] = mapped_column(Text, index=True)
+    channels: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    url: Mapped[str] = mapped_column(Text, index=True)
+    platform_id: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(TZ, index=True)
+    source: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text, server_default="")
+    body_text: Mapped[str] = mapped_column(Text, server_default="")
+    images: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, server_default=text("'[]'::jsonb")
+    )
+    extra: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    # sha256 of title + body text: changes when the article is edited
+    content_hash: Mapped[str] = mapped_column(Text)
+    # sha256 of the body text alone (NULL for an empty body): equal bodies are reposts
+    body_hash: Mapped[str | None] = mapped_column(Text, index=True)
+    duplicate_of: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("articles.id", ondelete="SET NULL")
+    )
+    first_seen: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    last_seen: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+    __table_args__ = (Index("ix_articles_channels", "channels", postgresql_using="gin"),)
+
+
+class CrawlRun(Base):
+    """One run of one spider on one site, with its final Scrapy stats."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(Text, index=True)
+    spider: Mapped[str] = mapped_column(Text)
+    args: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    # running → succeeded | failed
+    status: Mapped[str] = mapped_column(Text, server_default="running")
+    finish_reason: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(TZ)
+    stats: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    log_path: Mapped[str | None] = mapped_column(Text)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    hostname: Mapped[str | None] = mapped_column(Text)
+
+
+class CrawlIssue(Base):
+    """A URL that did not become an article in a run, and why."""
+
+    __tablename__ = "crawl_issues"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("crawl_runs.id", ondelete="CASCADE"), index=True
+    )
+    site: Mapped[str] = mapped_column(Text)
+    # fetch_failed | bad_listing | invalid | blocked | no_unitid | …
+    kind: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())

@@ -1,0 +1,123 @@
+"""CrawlRunRecorder: one ``crawl_runs`` row per run, its final stats, and its issues.
+
+Opened when the spider opens (status ``running``), closed with ``succeeded`` or ``failed``
+and the whole Scrapy stats dict; every ``issue_reported`` signal becomes a ``crawl_issues``
+row so a person can see, after the run, which URLs did not become articles and why.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+from datetime import date, datetime
+from typing import Any
+
+from scrapy import signals
+from sqlalchemy import insert, update
+
+from crawler.models import CrawlIssue, CrawlRun
+from crawler.signals import issue_reported
+
+logger = logging.getLogger(__name__)
+
+SUCCESS_REASONS = {"finished"}
+
+
+def jsonable_stats(stats: dict[str, Any]) -> dict[str, Any]:
+    def convert(value: Any) -> Any:
+        if isinstance(value, (datetime, date)):
+            return value.isoformat()
+        if isinstance(value, (int, float, str, bool)) or value is None:
+            return value
+        return str(value)
+
+    return {key: convert(value) for key, value in sorted(stats.items())}
+
+
+class CrawlRunRecorder:
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.run_id: int | None = None
+        self.issues: list[dict[str, Any]] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> CrawlRunRecorder:
+        ext = cls(crawler)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.issue_reported, signal=issue_reported)
+        return ext
+
+    @property
+    def engine(self) -> Any:
+        return getattr(self.crawler, "store_engine", None)
+
+    def spider_opened(self, spider: Any) -> None:
+        if self.engine is None:
+            return
+        profile = getattr(spider, "profile", None)
+        args = {
+            k: v
+            for k, v in vars(spider).items()
+            if k in ("site_arg", "only_channels", "max_pages", "single_url", "mode")
+        }
+        args = {k: sorted(v) if isinstance(v, set) else v for k, v in args.items() if v is not None}
+        with self.engine.begin() as conn:
+            self.run_id = conn.execute(
+                insert(CrawlRun)
+                .values(
+                    site=profile.name if profile else spider.name,
+                    spider=spider.name,
+                    args=args,
+                    status="running",
+                    log_path=self.crawler.settings.get("LOG_FILE"),
+                    pid=os.getpid(),
+                    hostname=socket.gethostname(),
+                )
+                .returning(CrawlRun.id)
+            ).scalar_one()
+        spider.run_id = self.run_id
+        self.crawler.stats.set_value("govcrawl/run_id", self.run_id)
+        logger.info(
+            "crawl run %d started for site %s", self.run_id, profile.name if profile else "?"
+        )
+
+    def issue_reported(self, kind: str, url: str | None, reason: str, spider: Any = None) -> None:
+        self.issues.append({"kind": kind, "url": url, "reason": reason})
+        if len(self.issues) >= 500:
+            self._write_issues()
+
+    def _write_issues(self) -> None:
+        if self.engine is None or self.run_id is None or not self.issues:
+            return
+        site = self.crawler.spider.profile.name
+        rows = [{**issue, "run_id": self.run_id, "site": site} for issue in self.issues]
+        self.issues = []
+        with self.engine.begin() as conn:
+            conn.execute(insert(CrawlIssue), rows)
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        if self.engine is None or self.run_id is None:
+            return
+        stats = self.crawler.stats.get_stats()
+        failed = reason not in SUCCESS_REASONS or stats.get("govcrawl/store/failed_batches")
+        status = "failed" if failed else "succeeded"
+        try:
+            self._write_issues()
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(CrawlRun)
+                    .where(CrawlRun.id == self.run_id)
+                    .values(
+                        status=status,
+                        finish_reason=reason,
+                        finished_at=datetime.now().astimezone(),
+                        stats=json.loads(json.dumps(jsonable_stats(stats))),
+                    )
+                )
+        except Exception:
+            logger.exception("could not write the record of crawl run %d", self.run_id)
+            raise
+        logger.info("crawl run %d %s (%s)", self.run_id, status, reason)

@@ -1,0 +1,1 @@
+"""Item pipelines, in order: normalise → validate → dedup → store. Each does one thing."""

@@ -1,0 +1,217 @@
+"""Batched, idempotent upserts of articles into PostgreSQL, off the reactor thread.
+
+Items are buffered and written ``GOVCRAWL_STORE_BATCH_SIZE`` at a time (or every
+``GOVCRAWL_STORE_FLUSH_SECONDS``) as one multi-row ``INSERT … ON CONFLICT (article_key) DO
+UPDATE`` in a worker thread, so a write never stalls the crawl. Re-running a crawl never
+creates a second row: the article key is unique and the channels of a row are merged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from sqlalchemy import bindparam, literal_column, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Engine
+from twisted.internet import task, threads
+
+from crawler.database import DatabaseError, engine_from_settings
+from crawler.items import ArticleItem
+from crawler.models import Article
+
+logger = logging.getLogger(__name__)
+
+COLUMNS = (
+    "article_key", "site", "channels", "url", "platform_id", "title", "published_at", "source",
+    "author", "body_html", "body_text", "images", "attachments", "extra", "content_hash", "body_hash",
+)  # fmt: skip
+
+_upsert = insert(Article.__table__)
+UPSERT = _upsert.on_conflict_do_update(
+    index_elements=[Article.article_key],
+    set_={
+        # the channels a row knows are the union of every listing that showed it
+        "channels": literal_column(
+            "ARRAY(SELECT DISTINCT c FROM unnest(articles.channels || excluded.channels) AS c ORDER BY c)"
+        ),
+        **{
+            name: _upsert.excluded[name]
+            for name in (
+                "title",
+                "published_at",
+                "source",
+                "author",
+                "body_html",
+                "body_text",
+                "images",
+                "attachments",
+                "extra",
+                "content_hash",
+                "body_hash",
+            )
+        },  # fmt: skip
+        "last_seen": literal_column("now()"),
+        "updated_at": literal_column(
+            "CASE WHEN articles.content_hash IS DISTINCT FROM excluded.content_hash "
+            "THEN now() ELSE articles.updated_at END"
+        ),
+    },
+).returning(Article.id)
+
+# Reposts: within a group of equal bodies, the earliest published (then first stored) is the
+# original and every other row points at it.
+LINK_REPOSTS = text(
+    """
+    WITH grouped AS (
+        SELECT id, first_value(id) OVER (PARTITION BY body_hash ORDER BY published_at, id) AS original
+        FROM articles WHERE body_hash = ANY(:hashes)
+    )
+    UPDATE articles a SET duplicate_of = NULLIF(g.original, a.id)
+    FROM grouped g
+    WHERE a.id = g.id AND a.duplicate_of IS DISTINCT FROM NULLIF(g.original, a.id)
+    """
+).bindparams(bindparam("hashes"))
+
+
+@dataclass
+class BatchResult:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def coalesce(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per article key (a batch may hold one article from two channels), sorted so
+    that concurrent writers lock rows in the same order."""
+    merged: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        key = row["article_key"]
+        if key in merged:
+            channels = sorted(set(merged[key]["channels"]) | set(row["channels"]))
+            merged[key] = {**row, "channels": channels, "url": merged[key]["url"]}
+        else:
+            merged[key] = row
+    return [merged[k] for k in sorted(merged)]
+
+
+def write_batch(engine: Engine, rows: list[dict[str, Any]]) -> BatchResult:
+    """Upsert one batch in one transaction; return how many rows were new, changed, unchanged."""
+    rows = coalesce(rows)
+    keys = [r["article_key"] for r in rows]
+    result = BatchResult()
+    with engine.begin() as conn:
+        before = dict(
+            conn.execute(
+                select(Article.article_key, Article.content_hash).where(
+                    Article.article_key.in_(keys)
+                )
+            ).all()
+        )
+        conn.execute(UPSERT.values(rows))
+        hashes = sorted({r["body_hash"] for r in rows if r["body_hash"]})
+        if hashes:
+            conn.execute(LINK_REPOSTS, {"hashes": hashes})
+    for row in rows:
+        old = before.get(row["article_key"])
+        if old is None:
+            result.new += 1
+        elif old != row["content_hash"]:
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    return result
+
+
+class StorePipeline:
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.batch_size = crawler.settings.getint("GOVCRAWL_STORE_BATCH_SIZE", 500)
+        self.flush_seconds = crawler.settings.getfloat("GOVCRAWL_STORE_FLUSH_SECONDS", 5.0)
+        self.engine: Engine | None = None
+        self.buffer: list[dict[str, Any]] = []
+        self.buffer_since = time.monotonic()
+        self.pending: set[Any] = set()
+        self.write_lock = threading.Lock()
+        self.failed = False
+        self.closing = False
+        self.timer: task.LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> StorePipeline:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        try:
+            self.engine = engine_from_settings(self.crawler.settings)
+        except DatabaseError as exc:
+            logger.error("%s", exc)
+            raise
+        self.crawler.store_engine = self.engine
+        self.timer = task.LoopingCall(self._flush_if_stale)
+        self.timer.start(max(self.flush_seconds / 2, 0.2), now=False)
+
+    def process_item(self, item: ArticleItem) -> ArticleItem:
+        if not self.buffer:
+            self.buffer_since = time.monotonic()
+        self.buffer.append({name: item.get(name) for name in COLUMNS})
+        if len(self.buffer) >= self.batch_size:
+            self.flush()
+        return item
+
+    def _flush_if_stale(self) -> None:
+        if self.buffer and time.monotonic() - self.buffer_since >= self.flush_seconds:
+            self.flush()
+
+    def flush(self) -> Any:
+        rows, self.buffer = self.buffer, []
+        if not rows:
+            return None
+        d = threads.deferToThread(self._write, rows)
+        self.pending.add(d)
+        d.addCallbacks(self._written, self._write_failed, errbackArgs=(len(rows),))
+        d.addBoth(lambda result: (self.pending.discard(d), result)[1])
+        return d
+
+    def _write(self, rows: list[dict[str, Any]]) -> BatchResult:
+        with self.write_lock:  # one batch at a time: the order of writes is the order of items
+            assert self.engine is not None
+            return write_batch(self.engine, rows)
+
+    def _written(self, result: BatchResult) -> None:
+        self.stats.inc_value("govcrawl/store/batches")
+        self.stats.inc_value("govcrawl/items/new", result.new)
+        self.stats.inc_value("govcrawl/items/updated", result.updated)
+        self.stats.inc_value("govcrawl/items/unchanged", result.unchanged)
+        logger.info(
+            "stored a batch: %d new, %d updated, %d unchanged",
+            result.new,
+            result.updated,
+            result.unchanged,
+        )
+
+    def _write_failed(self, failure: Any, count: int) -> None:
+        self.failed = True
+        self.stats.inc_value("govcrawl/store/failed_batches")
+        self.stats.inc_value("govcrawl/store/failed_items", count)
+        logger.error(
+            "could not store a batch of %d articles: %s; the run will be marked failed and the "
+            "next run fetches them again", count, failure.getErrorMessage(),
+        )  # fmt: skip
+        engine = self.crawler.engine
+        if not self.closing and engine is not None and engine.running:
+            self.closing = True
+            deferred_from_coro(engine.close_spider_async(reason="store_failed"))
+
+    async def close_spider(self) -> None:
+        self.closing = True
+        if self.timer is not None and self.timer.running:
+            self.timer.stop()
+        self.flush()
+        for d in list(self.pending):
+            await maybe_deferred_to_future(d)

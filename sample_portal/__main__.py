@@ -1,0 +1,50 @@
+"""python -m sample_portal serve [--port 8800] [--profile sample.toml] | ground-truth"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from sample_portal.generator import generate_portal
+from sample_portal.profile import write_profile
+from sample_portal.server import SamplePortalServer
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sample_portal", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the sample portal on 127.0.0.1 until Ctrl-C")
+    serve.add_argument("--port", type=int, default=8800)
+    serve.add_argument(
+        "--profile", type=Path, default=Path("sample.toml"), help="where to write its site profile"
+    )
+    truth = sub.add_parser("ground-truth", help="print the ground truth as JSON")
+    truth.add_argument("--output", type=Path)
+    args = parser.parse_args(argv)
+
+    portal = generate_portal()
+    if args.command == "ground-truth":
+        text = json.dumps(portal.ground_truth(), ensure_ascii=False, indent=1) + "\n"
+        if args.output:
+            args.output.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+        return 0
+    with SamplePortalServer(portal, port=args.port) as server:
+        write_profile(portal, server.base_url, args.profile)
+        print(
+            f"sample portal at {server.base_url} ({len(portal.articles)} articles); profile: {args.profile}"
+        )
+        print(f"crawl it with:  govcrawl crawl {args.profile}")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

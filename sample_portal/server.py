@@ -1,0 +1,257 @@
+"""Serve a :class:`SamplePortal` on 127.0.0.1 the way the current platform does.
+
+    python -m sample_portal serve --port 8800      # then crawl profiles/sample.toml
+
+Routes: ``/robots.txt``, channel pages ``/<site>/<channel>/index.html``, ``POST /queryList``,
+article pages ``/<site>/<channel>/content/content_<id>.html``, attachments
+``/module/download/downfile.jsp`` and ``/<site>/<channel>/files/…``, images. Every request is
+logged in ``requests`` so tests can assert on what the crawler sent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass
+from html import escape
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sample_portal.generator import SITE_CODE, SITE_NAME, SampleArticle, SamplePortal, listing_json
+
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+ARTICLE_PATH = re.compile(rf"^/{SITE_CODE}/(?P<channel>\w+)/content/content_(?P<id>\d+)\.html$")
+CHANNEL_PATH = re.compile(rf"^/{SITE_CODE}/(?P<channel>\w+)/(index\.html)?$")
+
+
+@dataclass
+class LoggedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: str
+
+
+def channel_page(portal: SamplePortal, code: str) -> str:
+    channel = portal.channel(code)
+    unitid = f'unitid: "{channel.unitid}", ' if channel.unitid_in_page else ""
+    nav = "".join(
+        f'<li><a href="/{SITE_CODE}/{c.code}/index.html">{c.name}</a></li>' for c in portal.channels
+    )
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<title>{channel.name} - {SITE_NAME}</title>
+<meta name="SiteName" content="{SITE_NAME}"><meta name="SiteIDCode" content="3600000029">
+<meta name="ColumnName" content="{channel.name}"><meta name="ColumnType" content="{channel.name}">
+<script src="/static/js/jquery.min.js"></script><script src="/static/js/list.js"></script>
+</head><body>
+<div class="header"><img src="/static/images/logo.png" alt="{SITE_NAME}"><ul class="nav">{nav}</ul></div>
+<div class="location">当前位置：<a href="/{SITE_CODE}/index.html">首页</a> &gt; {channel.name}</div>
+<div class="list-box" id="list-box">
+  <ul class="list" id="list"><li><a href="#">加载中…</a><span></span></li></ul>
+  <div class="page" id="page">共 1 条记录</div>
+</div>
+<script type="text/javascript">
+  var listConfig = {{
+    webSiteCode: "{SITE_CODE}", channelCode: "{code}",
+    {unitid}perPage: 15, showMode: "full", sort: "sortNum", order: "desc"
+  }};
+  $(function () {{ loadList(listConfig, "#list", "#page"); }});
+</script>
+<div class="footer">主办单位：{SITE_NAME} 网站标识码：3600000029 赣ICP备05004296号</div>
+</body></html>"""
+
+
+def article_page(portal: SamplePortal, article: SampleArticle, code: str) -> str:
+    channel = portal.channel(code)
+    when = article.published
+    meta_date = (
+        f'<meta name="PubDate" content="{when:%Y-%m-%d %H:%M}">'
+        if article.page_pubdate_meta and when
+        else ""
+    )
+    shown_date = (
+        f"{when:%Y-%m-%d %H:%M}"
+        if article.page_pubdate_meta and when
+        else f"{when.year}年{when.month}月{when.day}日"
+    )
+    source = article.page_source or article.source
+    sidebar = "".join(
+        f'<li><a href="{a.path}">{escape(a.title[:12])}...</a><span>{a.published:%m-%d}</span></li>'
+        for a in portal.listing(code)[:8]
+        if a.published
+    )
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<title>{escape(article.title)} - {SITE_NAME}</title>
+<meta name="SiteName" content="{SITE_NAME}"><meta name="SiteDomain" content="nync.jiangxi.gov.cn">
+<meta name="SiteIDCode" content="3600000029"><meta name="ColumnName" content="{channel.name}">
+<meta name="ColumnType" content="{channel.name}">
+<meta name="ArticleTitle" content="{escape(article.title)}">
+{meta_date}
+<meta name="ContentSource" content="{escape(source)}">
+<meta name="Keywords" content="{channel.name}"><meta name="Description" content="{escape(article.title)}">
+<script src="/static/js/jquery.min.js"></script>
+</head><body>
+<div class="header"><img src="/static/images/logo.png" alt="{SITE_NAME}"></div>
+<div class="location">当前位置：<a href="/{SITE_CODE}/index.html">首页</a> &gt; <a href="../index.html">{channel.name}</a></div>
+<div class="article">
+  <h1 class="article-title">{escape(article.title)}</h1>
+  <div class="article-info">
+    <span>发布时间：{shown_date}</span><span>来源：{escape(source)}</span>
+    <span class="font">字体：<a href="javascript:;">大</a> <a href="javascript:;">中</a> <a href="javascript:;">小</a></span>
+    <a href="javascript:window.print()">打印</a>
+  </div>
+  <div class="article-content" id="zoom">
+{article.body_html}
+  <p class="tools"><a href="javascript:window.print()">【打印本页】</a> <a href="javascript:window.close()">【关闭窗口】</a></p>
+  </div>
+  <div class="share">分享到：<a href="#">微信</a><a href="#">微博</a></div>
+</div>
+<div class="sidebar"><h3>相关信息</h3><ul>{sidebar}</ul></div>
+<div class="footer">主办单位：{SITE_NAME} 网站标识码：3600000029</div>
+<script>$.get("/module/visitcount/articlehits.jsp?colid=1&artid={article.id}");</script>
+</body></html>"""
+
+
+class SamplePortalServer:
+    """The sample portal on a background thread: ``with SamplePortalServer(portal) as s: s.base_url``."""
+
+    def __init__(
+        self, portal: SamplePortal, host: str = "127.0.0.1", port: int = 0, per_page: int = 15
+    ) -> None:
+        self.portal = portal
+        self.per_page = per_page
+        self.requests: list[LoggedRequest] = []
+        self._log_lock = threading.Lock()
+        self.httpd = ThreadingHTTPServer((host, port), self._handler_class())
+        self.httpd.daemon_threads = True
+        self.thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> SamplePortalServer:
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, name="sample-portal", daemon=True
+        )
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> SamplePortalServer:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def _log(self, entry: LoggedRequest) -> None:
+        with self._log_lock:
+            self.requests.append(entry)
+
+    def respond(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        form: dict[str, list[str]],
+        headers: Any,
+    ) -> tuple[int, str, bytes]:
+        """(status, content type, body) for one request."""
+        portal = self.portal
+        html = "text/html; charset=utf-8"
+        if method == "GET" and path == "/robots.txt":
+            return 200, "text/plain", b"User-agent: *\nDisallow: /admin/\n"
+        if method == "POST" and path == "/queryList":
+            return self._query_list(form, headers)
+        if method != "GET":
+            return 405, html, b"<h1>405</h1>"
+        match = ARTICLE_PATH.match(path)
+        if match:
+            article = portal.articles.get(match["id"])
+            if article is None or match["channel"] != article.home:
+                return 404, html, "<html><body><h1>404 页面不存在</h1></body></html>".encode()
+            return 200, html, article_page(portal, article, article.home).encode()
+        match = CHANNEL_PATH.match(path)
+        if match and any(c.code == match["channel"] for c in portal.channels):
+            return 200, html, channel_page(portal, match["channel"]).encode()
+        if path == "/module/download/downfile.jsp" and query.get("filename"):
+            return 200, "application/octet-stream", b"%PDF-1.4 sample attachment\n"
+        if path.endswith((".jpg", ".png")):
+            return 200, "image/png", PNG_1PX
+        if "/files/" in path:
+            return 200, "application/octet-stream", b"PK\x03\x04 sample document"
+        return 404, html, "<html><body><h1>404 页面不存在</h1></body></html>".encode()
+
+    def _query_list(self, form: dict[str, list[str]], headers: Any) -> tuple[int, str, bytes]:
+        if headers.get("X-Requested-With") != "XMLHttpRequest":
+            return 403, "text/html; charset=utf-8", b"<html><body>403 Forbidden</body></html>"
+
+        def one(key: str) -> str:
+            return (form.get(key) or form.get(key + "[]") or [""])[0]
+
+        code = one("channelCode")
+        try:
+            page = max(int(one("current") or 1), 1)
+            per_page = max(int(one("perPage") or self.per_page), 1)
+        except ValueError:
+            return 400, "application/json", b'{"success":false,"msg":"bad paging"}'
+        channel = next((c for c in self.portal.channels if c.code == code), None)
+        if channel is None or one("webSiteCode") != SITE_CODE or one("unitid") != channel.unitid:
+            empty = {
+                "success": True,
+                "code": 200,
+                "data": {"total": 0, "current": page, "results": []},
+            }
+            return 200, "application/json;charset=UTF-8", json.dumps(empty).encode()
+        if channel.reply == "html_error":
+            page_html = "<!DOCTYPE html><html><head><title>系统繁忙</title></head><body><h2>系统繁忙，请稍后再试</h2></body></html>"
+            return 200, "text/html; charset=utf-8", page_html.encode()
+        payload = json.dumps(
+            listing_json(self.portal, code, page, per_page), ensure_ascii=False
+        ).encode()
+        if channel.reply == "bad_json":
+            payload = payload[: len(payload) // 2]
+        return 200, "application/json;charset=UTF-8", payload
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self, method: str) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+                server._log(LoggedRequest(method, self.path, dict(self.headers.items()), raw))
+                form = parse_qs(raw, keep_blank_values=True) if method == "POST" else {}
+                status, ctype, body = server.respond(
+                    method, parts.path, parse_qs(parts.query), form, self.headers
+                )
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._serve("GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                self._serve("POST")
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        return Handler

@@ -1,0 +1,79 @@
+"""Batched upserts against a real PostgreSQL."""
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+
+from crawler.models import Article
+from pipelines.normalise import sha256
+from pipelines.store import write_batch
+
+CST = timezone(timedelta(hours=8))
+
+
+def row(key: str, channels=("bcyb",), body="正文。", title="标题", day=1, **extra):
+    return {
+        "article_key": f"s:id:{key}",
+        "site": "s",
+        "channels": list(channels),
+        "url": f"https://x.cn/{key}.html",
+        "platform_id": key,
+        "title": title,
+        "published_at": datetime(2025, 1, day, tzinfo=CST),
+        "source": "",
+        "author": "",
+        "body_html": f"<p>{body}</p>",
+        "body_text": body,
+        "images": [],
+        "attachments": [],
+        "extra": {},
+        "content_hash": sha256(f"{title}\n{body}"),
+        "body_hash": sha256(body) if body else None,
+        **extra,
+    }
+
+
+def test_rewriting_the_same_batch_changes_nothing(db):
+    batch = [row("1", body="一"), row("2", body="二")]
+    first = write_batch(db, batch)
+    second = write_batch(db, batch)
+    assert (first.new, first.updated, first.unchanged) == (2, 0, 0)
+    assert (second.new, second.updated, second.unchanged) == (0, 0, 2)
+    with db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Article)).scalar_one() == 2
+
+
+def test_an_edited_article_is_updated_in_place(db):
+    write_batch(db, [row("1", body="旧正文")])
+    result = write_batch(db, [row("1", body="新正文")])
+    assert (result.new, result.updated) == (0, 1)
+    with db.connect() as conn:
+        body, updated, first = conn.execute(
+            select(Article.body_text, Article.updated_at, Article.first_seen)
+        ).one()
+    assert body == "新正文" and updated >= first
+
+
+def test_channels_are_merged_within_and_across_batches(db):
+    write_batch(db, [row("1", channels=["bcyb"]), row("1", channels=["fzjz"])])
+    write_batch(db, [row("1", channels=["yjxx"])])
+    with db.connect() as conn:
+        assert conn.execute(select(Article.channels)).scalar_one() == ["bcyb", "fzjz", "yjxx"]
+
+
+def test_a_repost_points_at_the_earliest_original(db):
+    write_batch(db, [row("late", body="同一正文", day=5)])
+    write_batch(db, [row("early", body="同一正文", day=2), row("other", body="别的", day=1)])
+    with db.connect() as conn:
+        rows = dict(conn.execute(select(Article.platform_id, Article.duplicate_of)).all())
+        ids = dict(conn.execute(select(Article.platform_id, Article.id)).all())
+    assert rows == {"early": None, "late": ids["early"], "other": None}
+
+
+def test_empty_bodies_are_not_reposts_of_each_other(db):
+    write_batch(db, [row("a", body=""), row("b", body="")])
+    with db.connect() as conn:
+        assert (
+            conn.execute(select(func.count()).where(Article.duplicate_of.is_not(None))).scalar_one()
+            == 0
+        )
