@@ -112,7 +112,7 @@ def write_batch(engine: Engine, rows: list[dict[str, Any]]) -> BatchResult:
                 )
             ).all()
         )
-        conn.execute(UPSERT.values(rows))
+        conn.execute(UPSERT, rows)
         hashes = sorted({r["body_hash"] for r in rows if r["body_hash"]})
         if hashes:
             conn.execute(LINK_REPOSTS, {"hashes": hashes})

@@ -132,6 +132,8 @@ class SamplePortalServer:
         self.httpd = ThreadingHTTPServer((host, port), self._handler_class())
         self.httpd.daemon_threads = True
         self.thread: threading.Thread | None = None
+        # pre-rendered replies (see prerender()): the benchmark's server must not be the bottleneck
+        self.cache: dict[tuple[str, str, str], tuple[int, str, bytes]] | None = None
 
     @property
     def base_url(self) -> str:
@@ -154,6 +156,40 @@ class SamplePortalServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+    def prerender(self) -> int:
+        """Render every listing page and article page once, and serve them from memory."""
+        self.cache = {}
+        for channel in self.portal.channels:
+            pages = max(1, -(-len(channel.records) // self.per_page))
+            for page in range(1, pages + 1):
+                form = {"current": [str(page)], "perPage": [str(self.per_page)], "unitid": [channel.unitid],
+                        "webSiteCode": [SITE_CODE], "channelCode": [channel.code]}  # fmt: skip
+                key = (
+                    "POST",
+                    "/queryList",
+                    f"{channel.code}:{channel.unitid}:{page}:{self.per_page}",
+                )
+                self.cache[key] = self._query_list(form, {"X-Requested-With": "XMLHttpRequest"})
+        for article in self.portal.articles.values():
+            self.cache[("GET", article.path, "")] = self.respond("GET", article.path, {}, {}, {})
+        return len(self.cache)
+
+    def _cached(
+        self, method: str, path: str, form: dict[str, list[str]], headers: Any
+    ) -> tuple[int, str, bytes] | None:
+        if self.cache is None:
+            return None
+        if method == "POST":
+            if headers.get("X-Requested-With") != "XMLHttpRequest":
+                return None
+
+            def one(key: str) -> str:
+                return (form.get(key) or [""])[0]
+
+            key = f"{one('channelCode')}:{one('unitid')}:{one('current')}:{one('perPage')}"
+            return self.cache.get(("POST", path, key))
+        return self.cache.get((method, path, ""))
 
     def _log(self, entry: LoggedRequest) -> None:
         with self._log_lock:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from html import escape
 
-from parsel import Selector
+import lxml.html
+from lxml import etree
 
 from crawler.extraction.text import clean_text
 
@@ -47,23 +49,27 @@ def is_challenge_page(html: str) -> bool:
     return bool(_CHALLENGE.search(html[:20000]))
 
 
-def _metas(sel: Selector) -> dict[str, str]:
+def _metas(root: lxml.html.HtmlElement) -> dict[str, str]:
     metas: dict[str, str] = {}
-    for meta in sel.xpath("//meta[@name]"):
-        name = (meta.attrib.get("name") or "").strip().lower()
-        content = meta.attrib.get("content")
+    for meta in root.iter("meta"):
+        name = (meta.get("name") or "").strip().lower()
+        content = meta.get("content")
         if name and content is not None and name not in metas:
             metas[name] = content.strip()
     return metas
 
 
-def _body(sel: Selector, html: str) -> tuple[str, str]:
+def _inner_html(node: lxml.html.HtmlElement) -> str:
+    return (escape(node.text) if node.text else "") + "".join(
+        lxml.html.tostring(child, encoding="unicode") for child in node
+    )
+
+
+def _body(root: lxml.html.HtmlElement, html: str) -> tuple[str, str]:
     for name, css in BODY_CONTAINERS:
-        found = sel.css(css)
+        found = root.cssselect(css)
         if found:
-            node = found[0]
-            inner = "".join(child.get() for child in node.xpath("node()"))
-            return inner, name
+            return _inner_html(found[0]), name
     match = _CONTENT_MARKERS.search(html)
     if match:
         return match.group("body"), "content-markers"
@@ -75,28 +81,45 @@ def _label(text: str, key: str) -> str:
     return clean_text(match.group(1)) if match else ""
 
 
+_BODY_START = re.compile(r"<body\b", re.I)
+_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.S | re.I)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _visible_text(html: str) -> str:
+    """The start of the page's visible text, where the 发布时间/来源 labels are."""
+    start = _BODY_START.search(html)
+    head = html[start.start() if start else 0 :][:15000]
+    return clean_text(_TAG.sub(" ", _SCRIPT.sub(" ", head)))
+
+
 def extract_article(html: str, url: str) -> ArticlePage:
     """Fields of one article page. Missing fields come back empty, never invented."""
-    sel = Selector(text=html)
-    metas = _metas(sel)
-    header_text = clean_text(
-        " ".join(sel.xpath("//body//text()[not(ancestor::script)]").getall()[:400])
-    )
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return ArticlePage()
+    metas = _metas(root)
+    labels: dict[str, str] = {}
+
+    def label(key: str) -> str:
+        if "text" not in labels:  # read the visible text only when a meta tag is missing
+            labels["text"] = _visible_text(html)
+        return _label(labels["text"], key)
 
     title = clean_text(metas.get("articletitle", ""))
     if not title:
-        title = clean_text(" ".join(sel.css("h1 ::text").getall()))
+        title = clean_text(" ".join(h.text_content() for h in root.iter("h1")))
     if not title:
-        page_title = clean_text(sel.xpath("string(//title)").get() or "")
+        page_title = clean_text(root.findtext(".//title") or "")
         title = re.split(r"\s*[-_|｜]\s*", page_title)[0] if page_title else ""
 
-    published = metas.get("pubdate") or _label(header_text, "published") or None
-    body_html, extractor = _body(sel, html)
+    body_html, extractor = _body(root, html)
     return ArticlePage(
         title=title,
-        published=published,
-        source=clean_text(metas.get("contentsource", "")) or _label(header_text, "source"),
-        author=clean_text(metas.get("author", "")) or _label(header_text, "author"),
+        published=metas.get("pubdate") or label("published") or None,
+        source=clean_text(metas.get("contentsource", "")) or label("source"),
+        author=clean_text(metas.get("author", "")) or label("author"),
         column_name=clean_text(metas.get("columnname", "")),
         body_html=body_html,
         body_extractor=extractor,

@@ -126,7 +126,14 @@ def _drop(el: etree._Element) -> None:
         el.drop_tree()
 
 
+_TRAILER_WORDS = re.compile(r"原文链接|原文地址|免责声明|版权声明")
+_CHROME_WORDS = re.compile(r"字体|字号|打印|关闭|收藏|返回顶部|分享|浏览|阅读|访问")
+_SIDEBAR_ANYWHERE = re.compile(r"(\.\.\.|…)\s*\d{2}-\d{2}")
+
+
 def _trim_trailer(root: etree._Element, trimmed: list[str]) -> None:
+    if not _TRAILER_WORDS.search(root.text_content()):
+        return
     for el in root.iter():
         if el is root or not isinstance(el.tag, str):
             continue
@@ -150,6 +157,8 @@ def _trim_trailer(root: etree._Element, trimmed: list[str]) -> None:
 
 
 def _strip_sidebars(root: etree._Element, trimmed: list[str]) -> None:
+    if not _SIDEBAR_ANYWHERE.search(root.text_content()):
+        return
     for el in list(root.iter("ul", "ol", "div", "table")):
         if el.getparent() is None:
             continue
@@ -165,14 +174,19 @@ def _strip_sidebars(root: etree._Element, trimmed: list[str]) -> None:
 
 
 def _strip_chrome(root: etree._Element, trimmed: list[str]) -> None:
+    words = bool(_CHROME_WORDS.search(root.text_content()))
     for el in list(root.iter()):
         if el is root or not isinstance(el.tag, str) or el.getparent() is None:
             continue
         cls = f"{el.get('class', '')} {el.get('id', '')}"
-        text = _text_of(el)
-        if (_CHROME_CLASS.search(cls) and len(text) < 80) or (
-            text and len(text) <= 24 and _CHROME.match(text)
-        ):
+        by_class = bool(cls.strip()) and bool(_CHROME_CLASS.search(cls))
+        if not by_class and not words:
+            continue
+        raw = el.text_content()
+        if len(raw) > 200 and not by_class:  # chrome is a few words; long text is not chrome
+            continue
+        text = clean_text(raw)
+        if (by_class and len(text) < 80) or (text and len(text) <= 24 and _CHROME.match(text)):
             trimmed.append("chrome")
             _drop(el)
 
@@ -196,24 +210,31 @@ def _attachment(href: str, link_text: str) -> dict[str, str] | None:
     return {"url": safe_url_string(href), "name": name, "type": ext or "bin"}
 
 
-def _plain_text(root: etree._Element) -> str:
-    work = lxml.html.fromstring(lxml.html.tostring(root, encoding="unicode"))
-    for el in work.iter():
-        if not isinstance(el.tag, str):
-            continue
-        if el.tag not in ("td", "th") and any(a.tag in ("td", "th") for a in el.iterancestors()):
+def _walk_text(el: etree._Element, out: list[str], in_cell: bool) -> None:
+    tag = el.tag if isinstance(el.tag, str) else None
+    if tag is not None:
+        block = tag in BLOCK_TAGS or tag == "br"
+        if block and not in_cell:
+            out.append(_BLOCK_BREAK)
+        if el.text:
+            out.append(el.text)
+        inner_cell = in_cell or tag in ("td", "th")
+        for child in el:
+            _walk_text(child, out, inner_cell)
+        if tag in ("td", "th"):
+            out.append(_CELL_BREAK)
+        elif block:
             # blocks inside a table cell (Word exports wrap every cell in <p>) stay on the row
-            el.tail = " " + (el.tail or "")
-            continue
-        if el.tag == "br":
-            el.tail = _BLOCK_BREAK + (el.tail or "")
-        elif el.tag in ("td", "th"):
-            el.tail = _CELL_BREAK + (el.tail or "")
-        elif el.tag in BLOCK_TAGS:
-            el.text = _BLOCK_BREAK + (el.text or "")
-            el.tail = _BLOCK_BREAK + (el.tail or "")
+            out.append(" " if in_cell else _BLOCK_BREAK)
+    if el.tail:
+        out.append(el.tail)
+
+
+def _plain_text(root: etree._Element) -> str:
+    out: list[str] = []
+    _walk_text(root, out, in_cell=False)
     lines = []
-    for raw in work.text_content().split(_BLOCK_BREAK):
+    for raw in "".join(out).split(_BLOCK_BREAK):
         cells = [clean_text(cell) for cell in raw.split(_CELL_BREAK)]
         line = " | ".join(c for c in cells if c)
         if line:

@@ -13,11 +13,9 @@ _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 # Every kind of blank that portals put in titles and bodies, line breaks kept apart.
 _BLANKS = "\t\x0b\x0c\r \xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
 _WS_RUN = re.compile(f"[{_BLANKS}\n]+")
-_CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
-
-
-def _is_cjk(ch: str) -> bool:
-    return bool(ch) and bool(_CJK.match(ch))
+_CJK_CLASS = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+# a blank run holding a line break, between two Chinese characters: a wrap, not a word break
+_WRAP = re.compile(f"(?<=[{_CJK_CLASS}])[{_BLANKS}]*\n[{_BLANKS}\n]*(?=[{_CJK_CLASS}])")
 
 
 def clean_text(value: str | None) -> str:
@@ -28,18 +26,11 @@ def clean_text(value: str | None) -> str:
     """
     if not value:
         return ""
-    text = html.unescape(value).translate(_ZERO_WIDTH)
-
-    def fold(match: re.Match[str]) -> str:
-        run = match.group(0)
-        start, end = match.start(), match.end()
-        before = text[start - 1] if start > 0 else ""
-        after = text[end] if end < len(text) else ""
-        if "\n" in run and _is_cjk(before) and _is_cjk(after):
-            return ""
-        return " "
-
-    return _WS_RUN.sub(fold, text).strip()
+    text = html.unescape(value) if "&" in value else value
+    text = text.translate(_ZERO_WIDTH)
+    if "\n" in text:
+        text = _WRAP.sub("", text)
+    return _WS_RUN.sub(" ", text).strip()
 
 
 _DATE_PATTERNS = [

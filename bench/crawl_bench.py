@@ -1,0 +1,210 @@
+"""Benchmark: bare spider vs full pipeline, and the store vs a bare execute_values upsert.
+
+    python bench/crawl_bench.py [--articles 10000] [--rounds 2]
+
+One run, ratios only: a generated sample portal (every body left out of the listing JSON, so
+each article is one page fetch) is served, pre-rendered, by a separate process on 127.0.0.1;
+each crawl runs in a fresh process (Scrapy's reactor cannot restart), alternating bare and
+full so that drift on the machine hits both. Uses DATABASE_URL, else the embedded PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CRAWL_SETTINGS = {
+    # the same knobs for both runs: the portal is local, so no politeness delay
+    "CONCURRENT_REQUESTS": "32",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "32",
+    "DOWNLOAD_DELAY": "0",
+    "AUTOTHROTTLE_ENABLED": "False",
+    "LOG_LEVEL": "WARNING",
+    "GOVCRAWL_MIGRATE_ON_START": "True",
+}
+
+
+def portal_for(articles: int):  # type: ignore[no-untyped-def]
+    from sample_portal.generator import generate_portal
+
+    split = (
+        articles * 4 // 10,
+        articles * 35 // 100,
+        articles - articles * 4 // 10 - articles * 35 // 100,
+    )
+    return generate_portal(seed=7, per_channel=split, detail_every=1, specials=False)
+
+
+def serve(articles: int, port: int, ready: multiprocessing.Event) -> None:  # type: ignore[type-arg]
+    from sample_portal.server import SamplePortalServer
+
+    server = SamplePortalServer(portal_for(articles), port=port)
+    server.prerender()
+    server.start()
+    ready.set()
+    while True:
+        time.sleep(3600)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def crawl(kind: str, profile: Path, database_url: str) -> dict:
+    """One crawl in its own process; returns its Scrapy stats."""
+    out = Path(tempfile.mkstemp(suffix=".json")[1])
+    settings = dict(CRAWL_SETTINGS, DATABASE_URL=database_url)
+    if kind == "bare":
+        settings["ITEM_PIPELINES"] = "{}"
+        settings["EXTENSIONS"] = "{}"
+    settings["STATS_CLASS"] = "bench.stats_dump.JsonStatsDump"
+    settings["BENCH_STATS_FILE"] = str(out)
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"site={profile}"]
+    for key, value in settings.items():
+        cmd += ["-s", f"{key}={value}"]
+    env = {**os.environ}
+    env.pop("DATABASE_URL", None)
+    subprocess.run(cmd, cwd=ROOT, env=env, check=True)
+    stats = json.loads(out.read_text())
+    out.unlink()
+    return stats
+
+
+def pages_per_second(stats: dict) -> float:
+    from datetime import datetime
+
+    elapsed = (
+        datetime.fromisoformat(stats["finish_time"]) - datetime.fromisoformat(stats["start_time"])
+    ).total_seconds()
+    return stats["response_received_count"] / elapsed
+
+
+def store_rows(articles: int, base_url: str) -> list[dict]:
+    """The rows the store writes for this portal, built by the real normaliser."""
+    from crawler.extraction.body import clean_body
+    from crawler.extraction.text import clean_text, parse_datetime
+    from pipelines.normalise import article_key, sha256
+
+    rows = []
+    for a in portal_for(articles).articles.values():
+        body = clean_body(a.body_html, base_url + a.path)
+        title = clean_text(a.raw_title)
+        rows.append({
+            "article_key": article_key("bench", a.id, None), "site": "bench", "channels": [a.home],
+            "url": base_url + a.path, "platform_id": a.id, "title": title,
+            "published_at": parse_datetime(a.pub_raw), "source": a.source, "author": a.author,
+            "body_html": body.html, "body_text": body.text, "images": body.images,
+            "attachments": body.attachments, "extra": {}, "content_hash": sha256(title + "\n" + body.text),
+            "body_hash": sha256(body.text) if body.text else None,
+        })  # fmt: skip
+    return rows
+
+
+def bench_store(database_url: str, rows: list[dict], batch: int = 500) -> tuple[float, float]:
+    """rows/s of pipelines.store.write_batch vs a bare psycopg2 execute_values upsert."""
+    from psycopg2.extras import Json, execute_values
+    from sqlalchemy import create_engine, text
+
+    from crawler.database import migrate
+    from pipelines.store import COLUMNS, write_batch
+
+    engine = create_engine(database_url)
+    migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM articles WHERE site = 'bench'"))
+        conn.execute(text("DROP TABLE IF EXISTS bench_bare"))
+        conn.execute(text("CREATE TABLE bench_bare (LIKE articles INCLUDING ALL)"))
+    started = time.perf_counter()
+    for i in range(0, len(rows), batch):
+        write_batch(engine, rows[i : i + batch])
+    store = len(rows) / (time.perf_counter() - started)
+
+    cols = ", ".join(COLUMNS)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "article_key")
+    sql = f"INSERT INTO bench_bare ({cols}) VALUES %s ON CONFLICT (article_key) DO UPDATE SET {updates}"
+    json_cols = {"images", "attachments", "extra"}
+    tuples = [tuple(Json(r[c]) if c in json_cols else r[c] for c in COLUMNS) for r in rows]
+    raw = engine.raw_connection()
+    try:
+        started = time.perf_counter()
+        with raw.cursor() as cur:
+            for i in range(0, len(tuples), batch):
+                execute_values(cur, sql, tuples[i : i + batch], page_size=batch)
+                raw.commit()
+        bare = len(rows) / (time.perf_counter() - started)
+    finally:
+        raw.close()
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE bench_bare"))
+        conn.execute(text("DELETE FROM articles WHERE site = 'bench'"))
+    engine.dispose()
+    return store, bare
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+
+    from crawler.database import resolve_database_url
+    from sample_portal.profile import write_profile
+
+    home = ROOT / "bench" / "out"
+    home.mkdir(parents=True, exist_ok=True)
+    database_url = resolve_database_url(os.environ.get("DATABASE_URL"), home / "home")
+    port = free_port()
+    ready = multiprocessing.Event()
+    server = multiprocessing.Process(target=serve, args=(args.articles, port, ready), daemon=True)
+    server.start()
+    ready.wait(300)
+    base_url = f"http://127.0.0.1:{port}"
+    profile = write_profile(portal_for(args.articles), base_url, home / "bench.toml", name="bench")
+    print(
+        f"portal: {args.articles} articles at {base_url} (pre-rendered, separate process); cpus: {os.cpu_count()}"
+    )
+
+    results: dict[str, list[float]] = {"bare": [], "full": []}
+    try:
+        for round_no in range(1, args.rounds + 1):
+            for kind in ("bare", "full"):
+                stats = crawl(kind, profile, database_url)
+                rate = pages_per_second(stats)
+                results[kind].append(rate)
+                items = stats.get("item_scraped_count", 0)
+                print(
+                    f"round {round_no} {kind:<4}: {stats['response_received_count']} pages, {items} items, {rate:7.1f} pages/s"
+                )
+    finally:
+        server.terminate()
+    bare, full = statistics.median(results["bare"]), statistics.median(results["full"])
+    print(
+        f"\ncrawl   bare spider {bare:7.1f} pages/s | full pipeline {full:7.1f} pages/s | ratio {full / bare:.2f} (target >= 0.80)"
+    )
+
+    rows = store_rows(args.articles, base_url)
+    store, raw = bench_store(database_url, rows)
+    print(
+        f"store   write_batch {store:7.0f} rows/s | bare execute_values {raw:7.0f} rows/s | ratio {store / raw:.2f} (target >= 0.50)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
