@@ -81,6 +81,12 @@ def cmd_crawl(args: argparse.Namespace) -> int:
                 profile.channel(code.strip())
     except ProfileError as exc:
         return _fail(str(exc))
+    from crawler.database import DatabaseError, open_database
+
+    try:  # fail fast, before any request, when the database is not there
+        open_database(settings.get("DATABASE_URL"), settings.get("GOVCRAWL_HOME"))
+    except DatabaseError as exc:
+        return _fail(str(exc))
     stats, status = run_crawl(
         settings,
         {
@@ -95,15 +101,16 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from crawler.database import DatabaseError, get_engine, migrate, redact, resolve_database_url
+    from crawler.database import DatabaseError, open_database, redact
 
     settings = _settings(args)
     try:
-        url = resolve_database_url(settings.get("DATABASE_URL"), settings.get("GOVCRAWL_HOME"))
-        migrate(get_engine(url))
+        engine = open_database(settings.get("DATABASE_URL"), settings.get("GOVCRAWL_HOME"))
     except DatabaseError as exc:
         return _fail(str(exc))
-    print(f"database {redact(url)} is at the latest schema")
+    print(
+        f"database {redact(engine.url.render_as_string(hide_password=False))} is at the latest schema"
+    )
     return 0
 
 
@@ -140,10 +147,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         stats, status = run_crawl(settings, {"site": str(profile_path)})
     print_summary("sample", stats, status)
-    from crawler.database import get_engine, redact, resolve_database_url
+    from crawler.database import open_database, redact
 
-    url = resolve_database_url(settings.get("DATABASE_URL"), settings.get("GOVCRAWL_HOME"))
-    with get_engine(url).connect() as conn:
+    engine = open_database(settings.get("DATABASE_URL"), settings.get("GOVCRAWL_HOME"))
+    url = engine.url.render_as_string(hide_password=False)
+    with engine.connect() as conn:
         total = conn.execute(
             select(func.count()).select_from(Article).where(Article.site == "sample")
         ).scalar_one()

@@ -87,19 +87,31 @@ def get_engine(url: str) -> Engine:
         return engine
 
 
-def engine_from_settings(settings) -> Engine:  # type: ignore[no-untyped-def]
-    url = resolve_database_url(settings.get("DATABASE_URL"), settings.get("GOVCRAWL_HOME"))
+def open_database(
+    database_url: str | None, home: str | Path, *, migrate_schema: bool = True
+) -> Engine:
+    """An engine that is known to connect (and, by default, is at the latest schema)."""
+    url = resolve_database_url(database_url, home)
     engine = get_engine(url)
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise DatabaseError(
-            f"cannot connect to {redact(url)}: {exc.__class__.__name__}: {str(exc).strip().splitlines()[0]}"
+            f"cannot connect to {redact(url)}: {exc.__class__.__name__}: {first_line}"
         ) from exc
-    if settings.getbool("GOVCRAWL_MIGRATE_ON_START", True):
+    if migrate_schema:
         migrate(engine)
     return engine
+
+
+def engine_from_settings(settings) -> Engine:  # type: ignore[no-untyped-def]
+    return open_database(
+        settings.get("DATABASE_URL"),
+        settings.get("GOVCRAWL_HOME"),
+        migrate_schema=settings.getbool("GOVCRAWL_MIGRATE_ON_START", True),
+    )
 
 
 def alembic_config():  # type: ignore[no-untyped-def]

@@ -25,6 +25,19 @@ logger = logging.getLogger(__name__)
 SUCCESS_REASONS = {"finished"}
 
 
+def run_status(reason: str, stats: dict[str, Any]) -> str:
+    """``succeeded`` or ``failed``: a run fails when it did not finish, when a batch could
+    not be stored, or when it reached nothing at all (no listing page, no article) and
+    reported problems, e.g. the portal was down."""
+    if reason not in SUCCESS_REASONS or stats.get("govcrawl/store/failed_batches"):
+        return "failed"
+    reached = stats.get("govcrawl/listing/pages", 0) or stats.get("item_scraped_count", 0)
+    problems = sum(v for k, v in stats.items() if k.startswith("govcrawl/issues/"))
+    if not reached and problems:
+        return "failed"
+    return "succeeded"
+
+
 def jsonable_stats(stats: dict[str, Any]) -> dict[str, Any]:
     def convert(value: Any) -> Any:
         if isinstance(value, (datetime, date)):
@@ -102,8 +115,7 @@ class CrawlRunRecorder:
         if self.engine is None or self.run_id is None:
             return
         stats = self.crawler.stats.get_stats()
-        failed = reason not in SUCCESS_REASONS or stats.get("govcrawl/store/failed_batches")
-        status = "failed" if failed else "succeeded"
+        status = run_status(reason, stats)
         try:
             self._write_issues()
             with self.engine.begin() as conn:

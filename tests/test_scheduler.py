@@ -1,0 +1,77 @@
+"""scheduler.py as a user runs it: real processes, a real database, the sample portal."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from crawler.models import CrawlRun
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def scheduler(
+    *args: str, database_url: str, home: Path, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url, "GOVCRAWL_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "scheduler.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_list_shows_every_site_with_its_next_run(database_url, tmp_path):
+    result = scheduler("--list", database_url=database_url, home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("crawl:nync"))
+    assert (
+        "hour='*/6'" in line
+        and "minute='15'" in line
+        and "next: 20" in line
+        and "Asia/Shanghai" in line
+    )
+
+
+def test_once_crawls_now_writes_a_log_file_and_a_run_record(
+    db, sample_profile, database_url, tmp_path
+):
+    result = scheduler(
+        "--once", "--site", str(sample_profile), database_url=database_url, home=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    logs = list((tmp_path / "logs" / "sample").glob("*.log"))
+    assert len(logs) == 1 and "Spider closed (finished)" in logs[0].read_text(encoding="utf-8")
+    with db.connect() as conn:
+        run = conn.execute(select(CrawlRun)).one()
+    assert run.status == "succeeded" and run.log_path == str(logs[0])
+
+
+def test_once_exits_non_zero_when_a_crawl_fails(db, database_url, tmp_path):
+    broken = tmp_path / "down.toml"
+    broken.write_text(
+        'name = "down"\nbase_url = "http://127.0.0.1:9"\nplatform = "querylist"\nsite_code = "x"\n'
+        '[politeness]\ndownload_delay = 0\nautothrottle = false\n[[channels]]\ncode = "a"\nunitid = "1"\n',
+        encoding="utf-8",
+    )
+    result = scheduler("--once", "--site", str(broken), database_url=database_url, home=tmp_path)
+    assert result.returncode == 1
+    assert "failed: down" in result.stderr
+    with db.connect() as conn:
+        assert conn.execute(select(CrawlRun.status)).scalar_one() == "failed"
+
+
+def test_a_bad_profile_is_one_clear_line(database_url, tmp_path):
+    result = scheduler("--once", "--site", "nosuchsite", database_url=database_url, home=tmp_path)
+    assert result.returncode == 2
+    assert (
+        result.stderr.startswith("scheduler: no profile 'nosuchsite'")
+        and "Traceback" not in result.stderr
+    )
