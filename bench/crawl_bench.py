@@ -84,6 +84,21 @@ def crawl(kind: str, profile: Path, database_url: str) -> dict:
     return stats
 
 
+def fresh_site(database_url: str) -> None:
+    """Each full run starts from an empty site, with the server's dirty pages flushed."""
+    from sqlalchemy import create_engine, text
+
+    from crawler.database import migrate
+
+    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    migrate(engine)
+    with engine.connect() as conn:
+        conn.execute(text("DELETE FROM articles WHERE site = 'bench'"))
+        conn.execute(text("VACUUM articles"))
+        conn.execute(text("CHECKPOINT"))
+    engine.dispose()
+
+
 def pages_per_second(stats: dict) -> float:
     from datetime import datetime
 
@@ -184,6 +199,7 @@ def main() -> int:
     try:
         for round_no in range(1, args.rounds + 1):
             for kind in ("bare", "full"):
+                fresh_site(database_url)
                 stats = crawl(kind, profile, database_url)
                 rate = pages_per_second(stats)
                 results[kind].append(rate)

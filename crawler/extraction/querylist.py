@@ -138,7 +138,7 @@ def parse_listing(text: str, base_url: str) -> ListingPage:
     try:
         payload = json.loads(text)
     except ValueError as exc:
-        raise ListingError(f"reply is not valid JSON ({exc.msg} at char {exc.pos})") from exc
+        raise ListingError(f"reply is not valid JSON ({exc.msg}: char {exc.pos})") from exc
     data = payload.get("data") if isinstance(payload, dict) else None
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
         raise ListingError("JSON has no data.results list")
