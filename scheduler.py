@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -37,6 +38,7 @@ CRAWL_TIMEOUT = float(os.environ.get("GOVCRAWL_CRAWL_TIMEOUT", 4 * 3600))
 KILL_GRACE = float(os.environ.get("GOVCRAWL_KILL_GRACE", 30))
 MISFIRE_GRACE = int(os.environ.get("GOVCRAWL_MISFIRE_GRACE", 3600))
 HEALTH_SECONDS = int(os.environ.get("GOVCRAWL_HEALTH_SECONDS", 300))
+CRON_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 # crawls in progress, so that stopping the daemon stops them too
 RUNNING: set[subprocess.Popen[bytes]] = set()
 
@@ -51,6 +53,8 @@ def trigger_for(profile: SiteProfile) -> CronTrigger | IntervalTrigger:
                 f"profile {profile.name!r}: cron needs 5 fields, got {schedule.cron!r}"
             )
         minute, hour, day, month, day_of_week = fields
+        # crontab counts weekdays from Sunday = 0 (or 7); APScheduler 3 from Monday = 0
+        day_of_week = re.sub(r"\d+", lambda m: CRON_DAYS[int(m.group()) % 7], day_of_week)
         return CronTrigger(
             minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week,
             jitter=jitter, timezone=CHINA_TZ,

@@ -47,6 +47,18 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class JcmsOptions:
+    """The legacy Hanweb JCMS pager; empty values are read from each column page."""
+
+    webid: str = ""
+    webname: str = ""
+    path: str = ""
+    proxy_path: str = "/module/web/jpage/dataproxy.jsp"
+    per_page: int = 15
+    batch: int = 45  # records per dataproxy.jsp request (3 pages of 15, as the pager asks)
+
+
+@dataclass(frozen=True)
 class SiteProfile:
     name: str
     base_url: str
@@ -60,6 +72,7 @@ class SiteProfile:
     query_path: str = "/queryList"
     per_page: int = 15
     query_style: str = "plain"  # "plain" (nync) or "array" (gxt: webSiteCode[]=…)
+    jcms: JcmsOptions = field(default_factory=JcmsOptions)
     path: Path | None = None
 
     @property
@@ -138,6 +151,23 @@ def parse_profile(
     query_style = str(ql.get("query_style", "plain"))
     if query_style not in ("plain", "array"):
         raise ProfileError(f"{where}: querylist.query_style must be 'plain' or 'array'")
+    raw_jcms = data.get("jcms", {})
+    jcms = JcmsOptions(
+        webid=str(raw_jcms.get("webid", "")),
+        webname=str(raw_jcms.get("webname", "")),
+        path=str(raw_jcms.get("path", "")),
+        proxy_path=str(raw_jcms.get("proxy_path", "/module/web/jpage/dataproxy.jsp")),
+        per_page=int(raw_jcms.get("per_page", 15)),
+        batch=int(raw_jcms.get("batch", 45)),
+    )
+    if platform == "jcms":
+        bad = [c.code for c in channels if not c.code.isdigit()]
+        if bad:
+            raise ProfileError(
+                f"{where}: jcms channel codes are column ids (the digits of /col/col<id>/), got {bad}"
+            )
+        if jcms.batch < 1 or jcms.per_page < 1:
+            raise ProfileError(f"{where}: jcms.batch and jcms.per_page must be >= 1")
     return SiteProfile(
         name=name,
         base_url=base_url,
@@ -150,6 +180,7 @@ def parse_profile(
         query_path=str(ql.get("path", "/queryList")),
         per_page=int(ql.get("per_page", 15)),
         query_style=query_style,
+        jcms=jcms,
         path=path,
     )
 

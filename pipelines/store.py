@@ -55,6 +55,9 @@ UPSERT = _upsert.on_conflict_do_update(
                 "body_hash",
             )
         },  # fmt: skip
+        # an article reached under two URLs (JCMS: one per column) keeps the smaller, so the
+        # stored URL does not depend on which column the crawl happened to list first
+        "url": literal_column("LEAST(articles.url, excluded.url)"),
         "last_seen": literal_column("now()"),
         "updated_at": literal_column(
             "CASE WHEN articles.content_hash IS DISTINCT FROM excluded.content_hash "
@@ -93,7 +96,7 @@ def coalesce(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         key = row["article_key"]
         if key in merged:
             channels = sorted(set(merged[key]["channels"]) | set(row["channels"]))
-            merged[key] = {**row, "channels": channels, "url": merged[key]["url"]}
+            merged[key] = {**row, "channels": channels, "url": min(merged[key]["url"], row["url"])}
         else:
             merged[key] = row
     return [merged[k] for k in sorted(merged)]

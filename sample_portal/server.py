@@ -119,14 +119,12 @@ def article_page(portal: SamplePortal, article: SampleArticle, code: str) -> str
 </body></html>"""
 
 
-class SamplePortalServer:
-    """The sample portal on a background thread: ``with SamplePortalServer(portal) as s: s.base_url``."""
+class PortalServer:
+    """A portal on a background thread: ``with Server(portal) as s: s.base_url``.
 
-    def __init__(
-        self, portal: SamplePortal, host: str = "127.0.0.1", port: int = 0, per_page: int = 15
-    ) -> None:
-        self.portal = portal
-        self.per_page = per_page
+    Subclasses answer ``respond()``; this class logs every request and serves HTTP/1.1."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.requests: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
         self.httpd = ThreadingHTTPServer((host, port), self._handler_class())
@@ -140,7 +138,7 @@ class SamplePortalServer:
         host, port = self.httpd.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> SamplePortalServer:
+    def start(self) -> PortalServer:
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, name="sample-portal", daemon=True
         )
@@ -151,11 +149,74 @@ class SamplePortalServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def __enter__(self) -> SamplePortalServer:
+    def __enter__(self) -> PortalServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+    def _log(self, entry: LoggedRequest) -> None:
+        with self._log_lock:
+            self.requests.append(entry)
+
+    def respond(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        form: dict[str, list[str]],
+        headers: Any,
+    ) -> tuple[int, str, bytes]:
+        """(status, content type, body) for one request."""
+        raise NotImplementedError
+
+    def _cached(
+        self, method: str, path: str, form: dict[str, list[str]], headers: Any
+    ) -> tuple[int, str, bytes] | None:
+        return None
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self, method: str) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+                server._log(LoggedRequest(method, self.path, dict(self.headers.items()), raw))
+                form = parse_qs(raw, keep_blank_values=True) if method == "POST" else {}
+                status, ctype, body = server.respond(
+                    method, parts.path, parse_qs(parts.query), form, self.headers
+                )
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._serve("GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                self._serve("POST")
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        return Handler
+
+
+class SamplePortalServer(PortalServer):
+    """The current platform's sample portal."""
+
+    def __init__(
+        self, portal: SamplePortal, host: str = "127.0.0.1", port: int = 0, per_page: int = 15
+    ) -> None:
+        super().__init__(host, port)
+        self.portal = portal
+        self.per_page = per_page
 
     def prerender(self) -> int:
         """Render every listing page and article page once, and serve them from memory."""
@@ -190,10 +251,6 @@ class SamplePortalServer:
             key = f"{one('channelCode')}:{one('unitid')}:{one('current')}:{one('perPage')}"
             return self.cache.get(("POST", path, key))
         return self.cache.get((method, path, ""))
-
-    def _log(self, entry: LoggedRequest) -> None:
-        with self._log_lock:
-            self.requests.append(entry)
 
     def respond(
         self,
@@ -259,35 +316,3 @@ class SamplePortalServer:
         if channel.reply == "bad_json":
             payload = payload[: len(payload) // 2]
         return 200, "application/json;charset=UTF-8", payload
-
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _serve(self, method: str) -> None:
-                parts = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode("utf-8", "replace") if length else ""
-                server._log(LoggedRequest(method, self.path, dict(self.headers.items()), raw))
-                form = parse_qs(raw, keep_blank_values=True) if method == "POST" else {}
-                status, ctype, body = server.respond(
-                    method, parts.path, parse_qs(parts.query), form, self.headers
-                )
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self) -> None:  # noqa: N802
-                self._serve("GET")
-
-            def do_POST(self) -> None:  # noqa: N802
-                self._serve("POST")
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                pass
-
-        return Handler

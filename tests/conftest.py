@@ -13,6 +13,7 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -120,3 +121,20 @@ def crawl(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
         )
 
     return run
+
+
+@pytest.fixture
+def jcms_server() -> Iterator[Any]:
+    from sample_portal.jcms import JcmsPortalServer, generate_jcms_portal
+
+    with JcmsPortalServer(generate_jcms_portal()) as server:
+        yield server
+
+
+@pytest.fixture
+def jcms_profile(jcms_server: Any, tmp_path: Path) -> Path:
+    from sample_portal.jcms import profile_text
+
+    path = tmp_path / "sample-jcms.toml"
+    path.write_text(profile_text(jcms_server.base_url), encoding="utf-8")
+    return path

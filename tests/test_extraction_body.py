@@ -94,3 +94,11 @@ def test_empty_bodies():
     assert body_is_empty(None)
     assert not body_is_empty('<p><img src="/a.jpg"></p>')
     assert not body_is_empty("<p>一</p>")
+
+
+def test_chrome_is_only_text_made_of_chrome_words():
+    body = clean_body(
+        "<p>【打印本页】 【关闭窗口】</p><p>[打印] | [关闭]</p><p>关于采购打印机的通知</p><p>请于周五前关闭门窗。</p>",
+        PAGE,
+    )
+    assert body.text == "关于采购打印机的通知\n请于周五前关闭门窗。"

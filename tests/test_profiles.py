@@ -19,7 +19,13 @@ def test_nync_profile_has_the_channels_of_the_portal_notes():
 
 
 def test_every_shipped_profile_loads():
-    assert {p.name for p in list_profiles(PROFILES)} >= {"nync"}
+    assert {p.name for p in list_profiles(PROFILES)} >= {"nync", "nync-archive"}
+    archive = load_profile("nync-archive", PROFILES)
+    assert (
+        archive.platform == "jcms"
+        and archive.jcms.batch == 45
+        and archive.channels[0].code == "77926"
+    )
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -65,3 +71,12 @@ def test_profile_mistakes_name_the_file_and_field(tmp_path, text, message):
 def test_unknown_profile_lists_the_known_ones():
     with pytest.raises(ProfileError, match="known profiles: .*nync"):
         load_profile("nosuchsite", PROFILES)
+
+
+def test_jcms_channel_codes_are_column_ids(tmp_path):
+    path = write(
+        tmp_path,
+        'name = "x"\nbase_url = "https://x.cn"\nplatform = "jcms"\n[[channels]]\ncode = "gzdt"\n',
+    )
+    with pytest.raises(ProfileError, match="column ids"):
+        load_profile(str(path), PROFILES)

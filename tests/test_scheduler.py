@@ -31,7 +31,7 @@ def scheduler(
 def test_list_shows_every_site_with_its_next_run(database_url, tmp_path):
     result = scheduler("--list", database_url=database_url, home=tmp_path)
     assert result.returncode == 0, result.stderr
-    line = next(line for line in result.stdout.splitlines() if line.startswith("crawl:nync"))
+    line = next(line for line in result.stdout.splitlines() if line.startswith("crawl:nync "))
     assert (
         "hour='*/6'" in line
         and "minute='15'" in line
@@ -75,3 +75,18 @@ def test_a_bad_profile_is_one_clear_line(database_url, tmp_path):
         result.stderr.startswith("scheduler: no profile 'nosuchsite'")
         and "Traceback" not in result.stderr
     )
+
+
+def test_crontab_weekdays_count_from_sunday():
+    from crawler.profiles import load_profile
+    from scheduler import trigger_for
+
+    archive = load_profile("nync-archive", ROOT / "profiles")  # cron "40 3 * * 0": Sundays
+    from datetime import datetime
+
+    from crawler.extraction.text import CHINA_TZ
+
+    archive_trigger = trigger_for(archive)
+    archive_trigger.jitter = None
+    fire = archive_trigger.get_next_fire_time(None, datetime(2026, 11, 24, tzinfo=CHINA_TZ))
+    assert fire.strftime("%A %H:%M") == "Sunday 03:40"

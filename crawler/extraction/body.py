@@ -75,13 +75,21 @@ _CELL_BREAK = "\ue000"
 # Lines that end the article: everything from them on is repost matter, not body.
 _TRAILER = re.compile(r"^[\[【(（]?\s*(原文链接|原文地址|免责声明|版权声明)")
 # Page chrome inside the body container: font-size switches, print/close buttons, counters.
-_CHROME = re.compile(
-    r"^[\[【]?\s*("
+# Page chrome inside the body container: font-size switches, print/close buttons, counters.
+# A short element whose text is nothing but these tokens is chrome.
+_CHROME_TOKEN = re.compile(
+    r"[\[【]?\s*("
     r"(字体|字号)\s*[:：]?\s*[\[【]?\s*([大中小默认]\s*)+[\]】]?"
-    r"|打印(本页|此页|文章)?|关闭(窗口|本页)?|收藏|返回顶部|分享到\s*[:：]?"
+    r"|打印(本页|此页|文章)?|关闭(窗口|本页)?|收藏(本页)?|返回顶部|分享到\s*[:：]?"
     r"|(浏览|阅读|访问)(次数|量)\s*[:：]?\s*\d*"
-    r")\s*[\]】]?$"
+    r")\s*[\]】]?"
 )
+
+
+def _is_chrome(text: str) -> bool:
+    return bool(text) and len(text) <= 40 and not _CHROME_TOKEN.sub("", text).strip(" []【】|｜/")
+
+
 _CHROME_CLASS = re.compile(
     r"(^|[\s_-])(share|bdshare|print|fontsize|font-size|visitcount|article-tools)($|[\s_-])", re.I
 )
@@ -190,7 +198,7 @@ def _strip_chrome(root: etree._Element, trimmed: list[str]) -> None:
         if len(raw) > 200 and not by_class:
             continue
         text = clean_text(raw)
-        if (by_class and len(text) < 80) or (text and len(text) <= 24 and _CHROME.match(text)):
+        if (by_class and len(text) < 80) or _is_chrome(text):
             trimmed.append("chrome")
             _drop(el)
 

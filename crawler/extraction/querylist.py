@@ -4,30 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
+from crawler.extraction.listing import ListingEntry
 from crawler.extraction.text import clean_text
 
 
 class ListingError(ValueError):
     """A /queryList reply that is not the JSON listing it should be."""
-
-
-@dataclass
-class ListingEntry:
-    platform_id: str
-    title: str
-    url: str | None
-    published: str | None
-    source: str = ""
-    author: str = ""
-    body_html: str = ""
-    images: list[str] = field(default_factory=list)
-    external: bool = False
-    # fields of the record that were present but unreadable ("metadata", "images", …)
-    problems: list[str] = field(default_factory=list)
 
 
 @dataclass

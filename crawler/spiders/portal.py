@@ -5,13 +5,13 @@
     scrapy crawl portal -a site=nync -a channels=bcyb,fzjz -a max_pages=3
     scrapy crawl portal -a site=nync -a url=<article url>   # one page only
 
-The spider only decides which URL to fetch next; fields come from ``crawler.extraction``
-and are normalised, validated, deduplicated and stored by the pipelines.
+The spider only decides which URL to fetch next (per platform: ``querylist.py``,
+``jcms.py``); fields come from ``crawler.extraction`` and are normalised, validated,
+deduplicated and stored by the pipelines.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -19,22 +19,20 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.extraction.article_page import extract_article, is_challenge_page
-from crawler.extraction.body import body_is_empty
-from crawler.extraction.querylist import (
-    ListingEntry,
-    ListingError,
-    build_query_form,
-    find_unitid,
-    parse_listing,
-)
-from crawler.extraction.urls import same_host
+from crawler.extraction.article_page import ArticlePage, extract_article, is_challenge_page
+from crawler.extraction.jcms import article_ids, parse_public_info
+from crawler.extraction.listing import ListingEntry
 from crawler.items import ArticleItem
 from crawler.profiles import Channel, SiteProfile, load_profile
 from crawler.signals import issue_reported
+from crawler.spiders.jcms import JcmsNavigation
+from crawler.spiders.querylist import QueryListNavigation
+
+# More than this share of U+FFFD in a decoded page means the charset was wrong: no row.
+UNDECODABLE_SHARE = 0.001
 
 
-class PortalSpider(scrapy.Spider):
+class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
     name = "portal"
     profile: SiteProfile
 
@@ -95,166 +93,103 @@ class PortalSpider(scrapy.Spider):
     # --- navigation ------------------------------------------------------------------------
     async def start(self) -> AsyncIterator[scrapy.Request]:
         if self.single_url:
-            yield scrapy.Request(
-                self.single_url,
-                callback=self.parse_article,
-                errback=self.on_error,
-                cb_kwargs={"entry": None, "channel": None},
-            )
+            yield self.article_request(self.single_url, None, self._channel_of(self.single_url))
             return
-        for request in self.channel_requests():
-            yield request
-
-    def channel_requests(self) -> Iterator[scrapy.Request]:
         for channel in self._selected_channels():
-            if channel.unitid or self.profile.query_style == "array":
-                yield self.listing_request(channel, channel.unitid, page=1)
+            if self.profile.platform == "jcms":
+                requests = self.jcms_channel_requests(channel)
             else:
-                yield scrapy.Request(
-                    self.channel_url(channel),
-                    callback=self.parse_channel_page,
-                    errback=self.on_error,
-                    cb_kwargs={"channel": channel},
-                )
+                requests = self.querylist_channel_requests(channel)
+            for request in requests:
+                yield request
 
-    def channel_url(self, channel: Channel) -> str:
-        return f"{self.profile.base_url}/{self.profile.site_code}/{channel.code}/index.html"
+    def _channel_of(self, url: str) -> Channel | None:
+        """The profile's channel a pasted URL belongs to, when its path says so."""
+        ids = article_ids(url)
+        for channel in self.profile.channels:
+            if (
+                ids and ids[0] == channel.code
+            ) or f"/{self.profile.site_code}/{channel.code}/" in url:
+                return channel
+        return Channel(code=ids[0]) if ids else None
 
-    def parse_channel_page(self, response: Response, channel: Channel) -> Iterator[scrapy.Request]:
-        unitid = find_unitid(response.text)
-        if not unitid:
-            self.report(
-                "no_unitid",
-                response.url,
-                f"channel {channel.code!r}: no unitid in the page's list template; "
-                f"set unitid for this channel in {self.profile.path or 'the profile'}",
-            )
-            return
-        self.logger.info("channel %s: unitid %s read from %s", channel.code, unitid, response.url)
-        yield self.listing_request(channel, unitid, page=1)
-
-    def listing_request(
-        self, channel: Channel, unitid: str | None, page: int, total: int | None = None
+    def article_request(
+        self, url: str, entry: ListingEntry | None, channel: Channel | None
     ) -> scrapy.Request:
-        form = build_query_form(
-            site_code=self.profile.site_code,
-            channel_code=channel.code,
-            unitid=unitid,
-            page=page,
-            per_page=self.profile.per_page,
-            style=self.profile.query_style,
-        )
-        return scrapy.FormRequest(
-            self.profile.base_url + self.profile.query_path,
-            formdata=form,
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
-                "X-Requested-With": "XMLHttpRequest",
-                "Referer": self.channel_url(channel),
-                "Accept": "application/json, text/javascript, */*; q=0.01",
-            },
-            callback=self.parse_listing,
+        return scrapy.Request(
+            url,
+            callback=self.parse_article,
             errback=self.on_error,
-            cb_kwargs={"channel": channel, "unitid": unitid, "page": page, "total": total},
-            dont_filter=True,
+            cb_kwargs={"entry": entry, "channel": channel},
         )
-
-    def parse_listing(
-        self, response: Response, channel: Channel, unitid: str | None, page: int, total: int | None
-    ) -> Iterator[Any]:
-        where = f"{response.url} channel={channel.code} page={page}"
-        try:
-            listing = parse_listing(response.text, self.profile.base_url)
-        except (ListingError, AttributeError) as exc:
-            self.crawler.stats.inc_value("govcrawl/listing/bad_reply")
-            self.report("bad_listing", where, str(exc))
-            if total is not None:  # a later page failed: the pages after it are still known
-                yield from self._next_listing(channel, unitid, page, total)
-            return
-        self.crawler.stats.inc_value("govcrawl/listing/pages")
-        self.crawler.stats.inc_value("govcrawl/listing/entries", len(listing.entries))
-        if page == 1:
-            self.logger.info("channel %s: %d records on the portal", channel.code, listing.total)
-        for entry in listing.entries:
-            yield from self.handle_entry(entry, channel)
-        yield from self._next_listing(channel, unitid, page, listing.total)
-
-    def _next_listing(
-        self, channel: Channel, unitid: str | None, page: int, total: int
-    ) -> Iterator[scrapy.Request]:
-        pages = math.ceil(total / self.profile.per_page) if total else 0
-        if page < pages and (self.max_pages is None or page < self.max_pages):
-            yield self.listing_request(channel, unitid, page + 1, total)
-
-    def handle_entry(self, entry: ListingEntry, channel: Channel) -> Iterator[Any]:
-        for problem in entry.problems:
-            self.crawler.stats.inc_value(f"govcrawl/listing/bad_field/{problem}")
-            self.logger.warning(
-                "record %s (%s): field %r is not valid JSON; ignored",
-                entry.platform_id,
-                entry.url,
-                problem,
-            )
-        needs_page = body_is_empty(entry.body_html) and entry.url and not entry.external
-        if needs_page and same_host(entry.url, self.profile.allowed_hosts):
-            yield scrapy.Request(
-                entry.url,
-                callback=self.parse_article,
-                errback=self.on_error,
-                cb_kwargs={"entry": entry, "channel": channel},
-            )
-            return
-        if entry.external:
-            self.crawler.stats.inc_value("govcrawl/listing/external")
-        yield self.item_from(entry, channel, page=None)
 
     def parse_article(
         self, response: Response, entry: ListingEntry | None, channel: Channel | None
     ) -> Iterator[ArticleItem]:
         if not hasattr(response, "text"):
-            self.report(
-                "not_html",
-                response.url,
-                f"{response.headers.get('Content-Type', b'').decode(errors='replace')} is not a page",
-            )
+            ctype = response.headers.get("Content-Type", b"").decode(errors="replace")
+            self.report("not_html", response.url, f"{ctype} is not a page")
             return
-        if is_challenge_page(response.text):
+        text = response.text
+        if text.count("\ufffd") > max(3, len(text) * UNDECODABLE_SHARE):
+            self.report("undecodable", response.url, f"cannot be decoded as {response.encoding}")
+            return
+        if is_challenge_page(text):
             self.crawler.stats.inc_value("govcrawl/blocked")
             self.report(
                 "blocked", response.url, f"JavaScript challenge page (HTTP {response.status})"
             )
             return
-        page = extract_article(response.text, response.url)
+        page = extract_article(text, response.url)
         self.crawler.stats.inc_value(f"govcrawl/body/extractor/{page.body_extractor}")
-        yield self.item_from(entry, channel, page=page, url=response.url)
+        yield self.item_from(entry, channel, page=page, url=response.url, html=text)
 
     def item_from(
-        self, entry: ListingEntry | None, channel: Channel | None, page: Any, url: str | None = None
+        self,
+        entry: ListingEntry | None,
+        channel: Channel | None,
+        page: ArticlePage | None,
+        url: str | None = None,
+        html: str | None = None,
     ) -> ArticleItem:
-        """Merge what the listing said with what the page said; the listing wins where both speak."""
-        item = ArticleItem(
+        """Merge the listing and the page. On the current platform the listing JSON is the
+        source and wins; a JCMS listing is a link and a date, so its page wins."""
+        listing_first = self.profile.platform == "querylist"
+
+        def pick(field: str) -> Any:
+            from_entry = getattr(entry, field, None) if entry else None
+            from_page = getattr(page, field, None) if page else None
+            return (from_entry or from_page) if listing_first else (from_page or from_entry)
+
+        platform_id = entry.platform_id if entry and entry.platform_id else ""
+        if not platform_id and self.profile.platform == "jcms" and url:
+            platform_id = (article_ids(url) or ("", ""))[1]
+        extra: dict[str, Any] = {}
+        if page and page.column_name:
+            extra["column_name"] = page.column_name
+        if html and self.profile.platform == "jcms":
+            extra.update(parse_public_info(html))
+        return ArticleItem(
             site=self.profile.name,
             channels=[channel.code] if channel else [],
             url=(entry.url if entry else None) or url,
-            platform_id=entry.platform_id if entry else "",
-            title=(entry.title if entry else "") or (page.title if page else ""),
-            published=(entry.published if entry else None) or (page.published if page else None),
-            source=(entry.source if entry else "") or (page.source if page else ""),
-            author=(entry.author if entry else "") or (page.author if page else ""),
+            platform_id=platform_id,
+            title=pick("title") or "",
+            published=pick("published"),
+            source=pick("source") or "",
+            author=pick("author") or "",
             body_html=page.body_html if page else entry.body_html,
             images=list(entry.images) if entry else [],
-            extra={"column_name": page.column_name} if page and page.column_name else {},
+            extra=extra,
             fetched_from="page" if page else "listing",
         )
-        return item
 
     def on_error(self, failure: Failure) -> None:
         request = failure.request
         response = getattr(failure.value, "response", None)
-        reason = (
-            f"HTTP {response.status}"
-            if response is not None
-            else f"{failure.type.__name__}: {failure.getErrorMessage()}"
-        )
+        if response is not None:
+            reason = f"HTTP {response.status}"
+        else:
+            reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
         self.crawler.stats.inc_value("govcrawl/fetch/failed")
         self.report("fetch_failed", request.url, reason)

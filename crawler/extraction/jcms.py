@@ -1,0 +1,148 @@
+"""The legacy Hanweb JCMS layout: column pages, ``dataproxy.jsp`` batches and /art/ URLs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from html import unescape
+from urllib.parse import urljoin
+
+import lxml.html
+from lxml import etree
+
+from crawler.extraction.listing import ListingEntry
+from crawler.extraction.text import clean_text
+
+ART_URL = re.compile(
+    r"/art/(?P<y>\d{4})/(?P<m>\d{1,2})/(?P<d>\d{1,2})/art_(?P<col>\d+)_(?P<id>\d+)\.html"
+)
+_RECORD = re.compile(
+    r"<record>\s*(?:<!\[CDATA\[(?P<cdata>.*?)\]\]>|(?P<escaped>.*?))\s*</record>", re.S | re.I
+)
+_TOTAL = re.compile(r"totalRecord\s*:\s*['\"]?(\d+)|<totalrecord>\s*(\d+)\s*</totalrecord>", re.I)
+_PARAM = re.compile(r"param_\w*\s*=\s*\{(?P<body>[^}]*)\}", re.S)
+_PAIR = re.compile(r"""(\w+)\s*:\s*(?:'([^']*)'|"([^"]*)"|([^,}\s]+))""")
+_DATE = re.compile(r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?")
+
+# 信息公开 metadata labels → extra field names
+PUBLIC_INFO_FIELDS = {
+    "索引号": "index_no",
+    "发布机构": "publisher",
+    "生成日期": "created",
+    "发文日期": "created",
+    "文号": "doc_no",
+    "发文字号": "doc_no",
+    "主题分类": "topic",
+    "有效性": "validity",
+}
+
+
+@dataclass
+class JcmsListing:
+    entries: list[ListingEntry]
+    total: int | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    unreadable: int = 0
+
+
+def article_ids(url: str) -> tuple[str, str] | None:
+    """(column id, article id) of an /art/…/art_<col>_<id>.html URL."""
+    match = ART_URL.search(url)
+    return (match["col"], match["id"]) if match else None
+
+
+def parse_record(fragment: str, base_url: str) -> ListingEntry | None:
+    """One ``<record>`` of a column: a link, a title and a date, in any of the markups seen."""
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return None
+    link = next((a for a in root.iter("a") if (a.get("href") or "").strip()), None)
+    if link is None:
+        return None
+    url = urljoin(base_url + "/", link.get("href").strip())
+    title = clean_text(link.get("title") or "") or clean_text(link.text_content())
+    dated = root.find_class("bt-data-time")
+    candidates = [e.text_content() for e in dated] + [
+        e.text_content() for e in root.iter("span", "h2", "em", "i")
+    ]
+    candidates.append(root.text_content().replace(link.text_content(), " "))
+    published = next((m.group(0) for text in candidates if (m := _DATE.search(text))), None)
+    ids = article_ids(url)
+    return ListingEntry(
+        platform_id=ids[1] if ids else "", title=title, url=url, published=published
+    )
+
+
+def _records(text: str, base_url: str) -> tuple[list[ListingEntry], int]:
+    entries, unreadable = [], 0
+    for match in _RECORD.finditer(text):
+        fragment = (
+            match["cdata"] if match["cdata"] is not None else unescape(match["escaped"] or "")
+        )
+        entry = parse_record(fragment, base_url)
+        if entry is None:
+            unreadable += 1
+        else:
+            entries.append(entry)
+    return entries, unreadable
+
+
+def _total(text: str) -> int | None:
+    match = _TOTAL.search(text)
+    return int(match.group(1) or match.group(2)) if match else None
+
+
+def parse_params(html: str) -> dict[str, str]:
+    """The ``param_…={col:1,webid:1,…}`` object the column page hands its pager."""
+    match = _PARAM.search(html)
+    if not match:
+        return {}
+    return {k: next((v for v in vals if v), "") for k, *vals in _PAIR.findall(match["body"])}
+
+
+def parse_column_page(html: str, base_url: str) -> JcmsListing:
+    """Records embedded in the page's ``<datastore>``, the pager total and the pager params."""
+    entries, unreadable = _records(html, base_url)
+    return JcmsListing(
+        entries=entries, total=_total(html), params=parse_params(html), unreadable=unreadable
+    )
+
+
+def parse_dataproxy(xml: str, base_url: str) -> JcmsListing:
+    """A ``dataproxy.jsp`` reply: ``<totalrecord>`` and ``<record><![CDATA[<li>…]]></record>``."""
+    if "<record" not in xml and "<totalrecord" not in xml.lower():
+        raise ValueError("reply has neither <record> nor <totalrecord>")
+    entries, unreadable = _records(xml, base_url)
+    return JcmsListing(entries=entries, total=_total(xml), unreadable=unreadable)
+
+
+def dataproxy_form(params: dict[str, str], column_id: str) -> list[tuple[str, str]]:
+    return [
+        ("col", params.get("col", "1")),
+        ("webid", params.get("webid", "1")),
+        ("path", params.get("path", "/")),
+        ("columnid", column_id),
+        ("sourceContentType", params.get("sourceContentType", "1")),
+        ("unitid", params.get("unitid", "")),
+        ("webname", params.get("webname", "")),
+        ("permissiontype", params.get("permissiontype", "0")),
+    ]
+
+
+def parse_public_info(html: str) -> dict[str, str]:
+    """The 信息公开 metadata table (索引号, 发布机构, 生成日期, 文号, 主题分类, 有效性)."""
+    if "索引号" not in html:
+        return {}
+    root = lxml.html.document_fromstring(html)
+    found: dict[str, str] = {}
+    for cell in root.iter("td", "th"):
+        label = clean_text(cell.text_content()).rstrip(":：").replace(" ", "")
+        key = PUBLIC_INFO_FIELDS.get(label)
+        if key and key not in found:
+            value_cell = cell.getnext()
+            if value_cell is not None:
+                value = clean_text(value_cell.text_content())
+                if value:
+                    found[key] = value
+    return found

@@ -1,0 +1,148 @@
+"""Navigation of the legacy Hanweb JCMS layout.
+
+The column page ``/col/col<id>/index.html`` embeds its first records in a ``<datastore>``
+and the pager's total and parameters in scripts; later records come in batches from
+``POST /module/web/jpage/dataproxy.jsp?startrecord=…&endrecord=…&perpage=…``. Batches may
+overlap by a row: a URL already listed for the column is counted and skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+
+from crawler.extraction.jcms import dataproxy_form, parse_column_page, parse_dataproxy
+from crawler.extraction.listing import ListingEntry
+from crawler.extraction.urls import canonicalize_url, same_host
+from crawler.profiles import Channel
+
+
+class JcmsNavigation:
+    """Mixed into PortalSpider for profiles with ``platform = "jcms"``."""
+
+    def jcms_channel_requests(self, channel: Channel) -> Iterator[scrapy.Request]:
+        yield scrapy.Request(
+            self.column_url(channel),
+            callback=self.parse_column_page,
+            errback=self.on_error,
+            cb_kwargs={"channel": channel},
+        )
+
+    def column_url(self, channel: Channel) -> str:
+        return f"{self.profile.base_url}/col/col{channel.code}/index.html"
+
+    def _pager_params(self, channel: Channel, found: dict[str, str]) -> dict[str, str]:
+        """The profile's values win over the page's; the page's fill the gaps."""
+        opts = self.profile.jcms
+        params = dict(found)
+        for key, value in (
+            ("webid", opts.webid),
+            ("webname", opts.webname),
+            ("path", opts.path),
+            ("unitid", channel.unitid),
+        ):
+            if value:
+                params[key] = value
+        params.setdefault("path", "/")
+        return params
+
+    def parse_column_page(self, response: Response, channel: Channel) -> Iterator[Any]:
+        listing = parse_column_page(response.text, self.profile.base_url)
+        params = self._pager_params(channel, listing.params)
+        seen: set[str] = set()
+        self.crawler.stats.inc_value("govcrawl/listing/pages")
+        self.logger.info(
+            "column %s: %s records on the portal, %d in the page",
+            channel.code, listing.total if listing.total is not None else "?", len(listing.entries),
+        )  # fmt: skip
+        yield from self._jcms_entries(
+            listing.entries, listing.unreadable, channel, seen, response.url
+        )
+        total = listing.total or 0
+        if total > len(listing.entries):
+            if not params.get("unitid"):
+                self.report(
+                    "no_unitid", response.url,
+                    f"column {channel.code}: {total} records but no pager unitid in the page; "
+                    f"set unitid for this channel in {self.profile.path or 'the profile'}",
+                )  # fmt: skip
+                return
+            yield self.dataproxy_request(
+                channel, params, len(listing.entries) + 1, total, seen, batch_no=1
+            )
+
+    def dataproxy_request(
+        self,
+        channel: Channel,
+        params: dict[str, str],
+        start: int,
+        total: int,
+        seen: set[str],
+        batch_no: int,
+    ) -> scrapy.Request:
+        opts = self.profile.jcms
+        end = min(start + opts.batch - 1, total)
+        url = f"{self.profile.base_url}{opts.proxy_path}?startrecord={start}&endrecord={end}&perpage={opts.per_page}"
+        return scrapy.FormRequest(
+            url,
+            formdata=dataproxy_form(params, channel.code),
+            headers={"X-Requested-With": "XMLHttpRequest", "Referer": self.column_url(channel)},
+            callback=self.parse_dataproxy,
+            errback=self.on_error,
+            cb_kwargs={
+                "channel": channel,
+                "params": params,
+                "start": start,
+                "end": end,
+                "total": total,
+                "seen": seen,
+                "batch_no": batch_no,
+            },  # fmt: skip
+            dont_filter=True,
+        )
+
+    def parse_dataproxy(
+        self, response: Response, channel: Channel, params: dict[str, str], start: int, end: int,
+        total: int, seen: set[str], batch_no: int,
+    ) -> Iterator[Any]:  # fmt: skip
+        try:
+            listing = parse_dataproxy(response.text, self.profile.base_url)
+        except (ValueError, AttributeError) as exc:
+            self.crawler.stats.inc_value("govcrawl/listing/bad_reply")
+            self.report("bad_listing", f"{response.url} column={channel.code}", str(exc))
+        else:
+            self.crawler.stats.inc_value("govcrawl/listing/pages")
+            yield from self._jcms_entries(
+                listing.entries, listing.unreadable, channel, seen, response.url
+            )
+        if end < total and (self.max_pages is None or batch_no < self.max_pages):
+            yield self.dataproxy_request(channel, params, end + 1, total, seen, batch_no + 1)
+
+    def _jcms_entries(
+        self,
+        entries: list[ListingEntry],
+        unreadable: int,
+        channel: Channel,
+        seen: set[str],
+        where: str,
+    ) -> Iterator[Any]:
+        if unreadable:
+            self.crawler.stats.inc_value("govcrawl/listing/unreadable_records", unreadable)
+            self.logger.warning(
+                "%s: %d record(s) without a link could not be read", where, unreadable
+            )
+        self.crawler.stats.inc_value("govcrawl/listing/entries", len(entries))
+        for entry in entries:
+            key = canonicalize_url(entry.url, self.profile.base_url)
+            if key in seen:  # dataproxy batches overlap by a row
+                self.crawler.stats.inc_value("govcrawl/listing/overlap")
+                continue
+            seen.add(key)
+            if same_host(entry.url, self.profile.allowed_hosts):
+                yield self.article_request(entry.url, entry, channel)
+            else:
+                self.crawler.stats.inc_value("govcrawl/listing/external")
+                yield self.item_from(entry, channel, page=None)

@@ -1,0 +1,117 @@
+"""Navigation of the current platform: channel page (for its unitid), then POST /queryList."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+
+from crawler.extraction.body import body_is_empty
+from crawler.extraction.listing import ListingEntry
+from crawler.extraction.querylist import ListingError, build_query_form, find_unitid, parse_listing
+from crawler.extraction.urls import same_host
+from crawler.profiles import Channel
+
+
+class QueryListNavigation:
+    """Mixed into PortalSpider for profiles with ``platform = "querylist"``."""
+
+    def querylist_channel_requests(self, channel: Channel) -> Iterator[scrapy.Request]:
+        if channel.unitid or self.profile.query_style == "array":
+            yield self.listing_request(channel, channel.unitid, page=1)
+        else:
+            yield scrapy.Request(
+                self.channel_url(channel),
+                callback=self.parse_channel_page,
+                errback=self.on_error,
+                cb_kwargs={"channel": channel},
+            )
+
+    def channel_url(self, channel: Channel) -> str:
+        return f"{self.profile.base_url}/{self.profile.site_code}/{channel.code}/index.html"
+
+    def parse_channel_page(self, response: Response, channel: Channel) -> Iterator[scrapy.Request]:
+        unitid = find_unitid(response.text)
+        if not unitid:
+            self.report(
+                "no_unitid",
+                response.url,
+                f"channel {channel.code!r}: no unitid in the page's list template; "
+                f"set unitid for this channel in {self.profile.path or 'the profile'}",
+            )
+            return
+        self.logger.info("channel %s: unitid %s read from %s", channel.code, unitid, response.url)
+        yield self.listing_request(channel, unitid, page=1)
+
+    def listing_request(
+        self, channel: Channel, unitid: str | None, page: int, total: int | None = None
+    ) -> scrapy.Request:
+        form = build_query_form(
+            site_code=self.profile.site_code,
+            channel_code=channel.code,
+            unitid=unitid,
+            page=page,
+            per_page=self.profile.per_page,
+            style=self.profile.query_style,
+        )
+        return scrapy.FormRequest(
+            self.profile.base_url + self.profile.query_path,
+            formdata=form,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
+                "X-Requested-With": "XMLHttpRequest",
+                "Referer": self.channel_url(channel),
+                "Accept": "application/json, text/javascript, */*; q=0.01",
+            },
+            callback=self.parse_listing,
+            errback=self.on_error,
+            cb_kwargs={"channel": channel, "unitid": unitid, "page": page, "total": total},
+            dont_filter=True,
+        )
+
+    def parse_listing(
+        self, response: Response, channel: Channel, unitid: str | None, page: int, total: int | None
+    ) -> Iterator[Any]:
+        where = f"{response.url} channel={channel.code} page={page}"
+        try:
+            listing = parse_listing(response.text, self.profile.base_url)
+        except (ListingError, AttributeError) as exc:
+            self.crawler.stats.inc_value("govcrawl/listing/bad_reply")
+            self.report("bad_listing", where, str(exc))
+            if total is not None:  # a later page failed: the pages after it are still known
+                yield from self._next_listing(channel, unitid, page, total)
+            return
+        self.crawler.stats.inc_value("govcrawl/listing/pages")
+        self.crawler.stats.inc_value("govcrawl/listing/entries", len(listing.entries))
+        if page == 1:
+            self.logger.info("channel %s: %d records on the portal", channel.code, listing.total)
+        for entry in listing.entries:
+            yield from self.handle_entry(entry, channel)
+        yield from self._next_listing(channel, unitid, page, listing.total)
+
+    def _next_listing(
+        self, channel: Channel, unitid: str | None, page: int, total: int
+    ) -> Iterator[scrapy.Request]:
+        pages = math.ceil(total / self.profile.per_page) if total else 0
+        if page < pages and (self.max_pages is None or page < self.max_pages):
+            yield self.listing_request(channel, unitid, page + 1, total)
+
+    def handle_entry(self, entry: ListingEntry, channel: Channel) -> Iterator[Any]:
+        for problem in entry.problems:
+            self.crawler.stats.inc_value(f"govcrawl/listing/bad_field/{problem}")
+            self.logger.warning(
+                "record %s (%s): field %r is not valid JSON; ignored",
+                entry.platform_id,
+                entry.url,
+                problem,
+            )
+        needs_page = body_is_empty(entry.body_html) and entry.url and not entry.external
+        if needs_page and same_host(entry.url, self.profile.allowed_hosts):
+            yield self.article_request(entry.url, entry, channel)
+            return
+        if entry.external:
+            self.crawler.stats.inc_value("govcrawl/listing/external")
+        yield self.item_from(entry, channel, page=None)

@@ -1,0 +1,127 @@
+"""End to end on the legacy JCMS layout: column pages, dataproxy.jsp batches, /art/ pages."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import select
+
+from crawler.models import Article, CrawlIssue, CrawlRun
+
+ROOT = Path(__file__).resolve().parent.parent
+TRUTH = json.loads((ROOT / "sample_portal" / "ground_truth_jcms.json").read_text(encoding="utf-8"))
+
+
+def test_ground_truth_file_is_what_the_generator_builds():
+    from sample_portal.jcms import generate_jcms_portal
+
+    assert generate_jcms_portal().ground_truth() == TRUTH
+
+
+def test_jcms_crawl_matches_the_ground_truth_field_by_field(db, jcms_server, jcms_profile, crawl):
+    result = crawl(jcms_profile)
+    assert result.returncode == 0, result.stderr[-4000:]
+    base = jcms_server.base_url
+    with db.connect() as conn:
+        rows = {row.platform_id: row for row in conn.execute(select(Article)).all()}
+    assert set(rows) == {a["id"] for a in TRUTH["articles"]}
+    mismatches = []
+    for want in TRUTH["articles"]:
+        got = rows[want["id"]]
+        expected = {
+            "url": base + want["url"],
+            "channels": want["channels"],
+            "title": want["title"],
+            "published_at": datetime.fromisoformat(want["published_at"]),
+            "source": want["source"],
+            "body_text": want["body_text"],
+            "images": [base + p for p in want["images"]],
+            "attachments": [{**a, "url": base + a["url"]} for a in want["attachments"]],
+            "extra": want["extra"],
+        }
+        for field, value in expected.items():
+            if getattr(got, field) != value:
+                mismatches.append(
+                    f"{want['id']} {field}: got {getattr(got, field)!r}, want {value!r}"
+                )
+        for noise in (
+            "原文链接",
+            "免责声明",
+            "相关信息",
+            "打印",
+            "关闭",
+            "字体",
+            "分享到",
+            "articlehits",
+            "<script",
+        ):
+            if noise in got.body_html or noise in got.body_text:
+                mismatches.append(f"{want['id']} body contains {noise!r}")
+        if "\ufffd" in got.title + got.body_text:
+            mismatches.append(f"{want['id']} has mojibake")
+    assert not mismatches, "\n".join(mismatches[:30])
+
+
+def test_paging_overlaps_failures_and_undecodable_pages_are_counted(
+    db, jcms_server, jcms_profile, crawl
+):
+    result = crawl(jcms_profile)
+    assert result.returncode == 0
+    proxy = [r for r in jcms_server.requests if r.method == "POST"]
+    batches = sorted(
+        (parse_qs(r.body)["columnid"][0], parse_qs(urlsplit(r.path).query)["startrecord"][0])
+        for r in proxy
+    )
+    assert batches == [("77926", "46"), ("77926", "91"), ("77927", "46")]
+    for r in proxy:
+        form = parse_qs(r.body)
+        assert (
+            form["webid"] == ["3"]
+            and form["webname"] == ["江西省住房和城乡建设厅"]
+            and form["path"] == ["/"]
+        )
+        assert r.headers["Referer"].endswith(f"/col/col{form['columnid'][0]}/index.html")
+    with db.connect() as conn:
+        stats = conn.execute(select(CrawlRun.stats)).scalar_one()
+        issues = conn.execute(select(CrawlIssue.kind, CrawlIssue.url, CrawlIssue.reason)).all()
+    assert stats["govcrawl/listing/overlap"] == 3
+    assert stats["govcrawl/listing/unreadable_records"] == TRUTH["unreadable_records"]
+    failed = {(kind, urlsplit(url).path, reason) for kind, url, reason in issues}
+    for dropped in TRUTH["dropped"]:
+        kind = "fetch_failed" if dropped["reason"] == "HTTP 404" else "undecodable"
+        assert any(k == kind and p == dropped["url"] for k, p, _ in failed), (dropped, failed)
+    assert stats["govcrawl/issues/fetch_failed"] == 1 and stats["govcrawl/issues/undecodable"] == 1
+    gets = [
+        r.path for r in jcms_server.requests if r.method == "GET" and r.path.startswith("/art/")
+    ]
+    assert len(gets) == len(set(gets)), "an article page was fetched twice"
+
+
+def test_one_archived_page_by_url(db, jcms_server, jcms_profile, crawl):
+    seed = next(a for a in TRUTH["articles"] if a["source"] == "新华社" and "习近平" in a["title"])
+    result = crawl(jcms_profile, f"url={jcms_server.base_url}{seed['url']}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    with db.connect() as conn:
+        rows = conn.execute(select(Article.platform_id, Article.channels, Article.body_text)).all()
+    assert rows == [(seed["id"], seed["channels"], seed["body_text"])]
+    assert [r.path for r in jcms_server.requests if r.path != "/robots.txt"] == [seed["url"]]
+
+
+def test_pager_params_from_the_profile_win(db, jcms_server, tmp_path, crawl):
+    from sample_portal.jcms import profile_text
+
+    profile = tmp_path / "given.toml"
+    profile.write_text(
+        profile_text(jcms_server.base_url).replace(
+            'platform = "jcms"', 'platform = "jcms"\n\n[jcms]\nwebid = "99"'
+        ),
+        encoding="utf-8",
+    )
+    result = crawl(profile)
+    assert result.returncode == 0
+    assert {parse_qs(r.body)["webid"][0] for r in jcms_server.requests if r.method == "POST"} == {
+        "99"
+    }
