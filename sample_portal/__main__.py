@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from sample_portal.generator import generate_portal
 from sample_portal.profile import write_profile
@@ -19,13 +20,22 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="serve the sample portal on 127.0.0.1 until Ctrl-C")
     serve.add_argument("--port", type=int, default=8800)
     serve.add_argument(
+        "--jcms", action="store_true", help="serve the legacy Hanweb JCMS sample instead"
+    )
+    serve.add_argument(
         "--profile", type=Path, default=Path("sample.toml"), help="where to write its site profile"
     )
     truth = sub.add_parser("ground-truth", help="print the ground truth as JSON")
     truth.add_argument("--output", type=Path)
+    truth.add_argument("--jcms", action="store_true", help="the legacy Hanweb JCMS sample's")
     args = parser.parse_args(argv)
 
-    portal = generate_portal()
+    if args.jcms:
+        from sample_portal.jcms import JcmsPortalServer, generate_jcms_portal, profile_text
+
+        portal: Any = generate_jcms_portal()
+    else:
+        portal = generate_portal()
     if args.command == "ground-truth":
         text = json.dumps(portal.ground_truth(), ensure_ascii=False, indent=1) + "\n"
         if args.output:
@@ -33,8 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             sys.stdout.write(text)
         return 0
-    with SamplePortalServer(portal, port=args.port) as server:
-        write_profile(portal, server.base_url, args.profile)
+    server_class = JcmsPortalServer if args.jcms else SamplePortalServer
+    with server_class(portal, port=args.port) as server:
+        if args.jcms:
+            args.profile.write_text(profile_text(server.base_url), encoding="utf-8")
+        else:
+            write_profile(portal, server.base_url, args.profile)
         print(
             f"sample portal at {server.base_url} ({len(portal.articles)} articles); profile: {args.profile}"
         )
