@@ -111,8 +111,9 @@ def pages_per_second(stats: dict) -> float:
 def store_rows(articles: int, base_url: str) -> list[dict]:
     """The rows the store writes for this portal, built by the real normaliser."""
     from crawler.extraction.body import clean_body
+    from crawler.extraction.listing import article_key
     from crawler.extraction.text import clean_text, parse_datetime
-    from pipelines.normalise import article_key, sha256
+    from pipelines.normalise import sha256
 
     rows = []
     for a in portal_for(articles).articles.values():

@@ -17,6 +17,7 @@ class ArticleItem(scrapy.Item):
     images = scrapy.Field()
     extra = scrapy.Field()  # structured extras (column name, 文号, …)
     fetched_from = scrapy.Field()  # "listing" (JSON) or "page" (article HTML)
+    listing_hash = scrapy.Field()  # fingerprint of the listing entry (None for a single page)
     # what NormalisePipeline derives
     article_key = scrapy.Field()
     published_at = scrapy.Field()

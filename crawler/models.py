@@ -58,11 +58,53 @@ class Article(Base):
     duplicate_of: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("articles.id", ondelete="SET NULL")
     )
+    # sha256 of what the listing said (title, date, URL, body in the JSON): an incremental run
+    # skips an entry whose listing hash it already has
+    listing_hash: Mapped[str | None] = mapped_column(Text)
+    # set when the article's page answered 404/410; cleared when it is seen again
+    withdrawn_at: Mapped[datetime | None] = mapped_column(TZ)
     first_seen: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
     last_seen: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
 
     __table_args__ = (Index("ix_articles_channels", "channels", postgresql_using="gin"),)
+
+
+class ArticleVersion(Base):
+    """The content an article had before an edit replaced it."""
+
+    __tablename__ = "article_versions"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    article_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    # when the newer content was stored, i.e. until when this version was current
+    replaced_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    changed: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    title: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(TZ)
+    source: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text)
+    images: Mapped[list[str]] = mapped_column(JSONB)
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    content_hash: Mapped[str] = mapped_column(Text)
+
+
+class ChannelState(Base):
+    """What incremental runs need to know about one channel of one site."""
+
+    __tablename__ = "channel_states"
+
+    site: Mapped[str] = mapped_column(Text, primary_key=True)
+    channel: Mapped[str] = mapped_column(Text, primary_key=True)
+    # set once a run has listed the channel to its last page: from then on a run may stop
+    # at the first listing page that holds only known, unchanged entries
+    backfill_done_at: Mapped[datetime | None] = mapped_column(TZ)
+    last_listed_at: Mapped[datetime | None] = mapped_column(TZ)
+    last_run_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class CrawlRun(Base):

@@ -52,6 +52,8 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 400,
 }
 EXTENSIONS = {
+    # the state keeper closes before the run recorder so the run record has its counts
+    "crawler.state.CrawlStateKeeper": 50,
     "crawler.runs.CrawlRunRecorder": 100,
 }
 # Rows per upsert batch, and the longest time an item waits in the buffer.

@@ -6,6 +6,7 @@ import hashlib
 from typing import Any
 
 from crawler.extraction.body import clean_body
+from crawler.extraction.listing import article_key
 from crawler.extraction.text import clean_text, parse_datetime
 from crawler.extraction.urls import canonicalize_url
 from crawler.items import ArticleItem
@@ -13,13 +14,6 @@ from crawler.items import ArticleItem
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def article_key(site: str, platform_id: str | None, url: str | None) -> str | None:
-    """One article, one key: the portal's own article id when it has one, else the URL."""
-    if platform_id:
-        return f"{site}:id:{platform_id}"
-    return f"{site}:url:{url}" if url else None
 
 
 class NormalisePipeline:

@@ -22,14 +22,26 @@ from twisted.internet import task, threads
 
 from crawler.database import DatabaseError, engine_from_settings
 from crawler.items import ArticleItem
-from crawler.models import Article
+from crawler.models import Article, ArticleVersion
 
 logger = logging.getLogger(__name__)
 
 COLUMNS = (
     "article_key", "site", "channels", "url", "platform_id", "title", "published_at", "source",
     "author", "body_html", "body_text", "images", "attachments", "extra", "content_hash", "body_hash",
+    "listing_hash",
 )  # fmt: skip
+# what an edit can change, and what a version keeps
+VERSIONED = (
+    "title",
+    "published_at",
+    "source",
+    "author",
+    "body_html",
+    "body_text",
+    "images",
+    "attachments",
+)
 
 _upsert = insert(Article.__table__)
 UPSERT = _upsert.on_conflict_do_update(
@@ -58,6 +70,10 @@ UPSERT = _upsert.on_conflict_do_update(
         # an article reached under two URLs (JCMS: one per column) keeps the smaller, so the
         # stored URL does not depend on which column the crawl happened to list first
         "url": literal_column("LEAST(articles.url, excluded.url)"),
+        # a page fetched by URL alone has no listing hash: keep the one the listing gave
+        "listing_hash": literal_column("COALESCE(excluded.listing_hash, articles.listing_hash)"),
+        # seen again: not withdrawn (any more)
+        "withdrawn_at": None,
         "last_seen": literal_column("now()"),
         "updated_at": literal_column(
             "CASE WHEN articles.content_hash IS DISTINCT FROM excluded.content_hash "
@@ -102,6 +118,28 @@ def coalesce(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [merged[k] for k in sorted(merged)]
 
 
+def keep_versions(conn: Any, edited: dict[str, dict[str, Any]]) -> None:
+    """Copy the current content of articles about to be overwritten into article_versions."""
+    old_rows = conn.execute(
+        select(
+            Article.id,
+            Article.article_key,
+            *(getattr(Article, c) for c in VERSIONED),
+            Article.content_hash,
+        )
+        .where(Article.article_key.in_(list(edited)))
+        .with_for_update()
+    ).all()
+    versions = []
+    for old in old_rows:
+        new = edited[old.article_key]
+        changed = [c for c in VERSIONED if getattr(old, c) != new[c]]
+        versions.append({"article_id": old.id, "changed": changed, "content_hash": old.content_hash,
+                         **{c: getattr(old, c) for c in VERSIONED}})  # fmt: skip
+    if versions:
+        conn.execute(insert(ArticleVersion), versions)
+
+
 def write_batch(engine: Engine, rows: list[dict[str, Any]]) -> BatchResult:
     """Upsert one batch in one transaction; return how many rows were new, changed, unchanged."""
     rows = coalesce(rows)
@@ -115,6 +153,13 @@ def write_batch(engine: Engine, rows: list[dict[str, Any]]) -> BatchResult:
                 )
             ).all()
         )
+        edited = {
+            r["article_key"]: r
+            for r in rows
+            if before.get(r["article_key"], r["content_hash"]) != r["content_hash"]
+        }
+        if edited:
+            keep_versions(conn, edited)
         conn.execute(UPSERT, rows)
         hashes = sorted({r["body_hash"] for r in rows if r["body_hash"]})
         if hashes:

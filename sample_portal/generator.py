@@ -86,6 +86,40 @@ class SamplePortal:
         """Records as /queryList serves them: sortNum desc (pinned first)."""
         return sorted(self.channel(code).records, key=lambda a: (-a.sort_num, a.id))
 
+    def add_article(
+        self,
+        code: str,
+        published: datetime,
+        title: str,
+        paragraphs: list[str],
+        pinned: bool = False,
+    ) -> SampleArticle:
+        """A new entry at the top of a channel (or pinned above it), as an editor adds one."""
+        channel = self.channel(code)
+        article = SampleArticle(
+            id=str(1_900_000_000_000_000_000 + len(self.articles)), home=code, title=title,
+            published=published, source=SITE_NAME, channels=[code], paragraphs=list(paragraphs),
+        )  # fmt: skip
+        article.raw_title = title
+        article.pub_raw = published.strftime("%Y-%m-%d %H:%M:%S")
+        article.body_html = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+        article.metadata_raw = json.dumps({"author": ""})
+        article.url_json = json.dumps({"pc": article.path})
+        article.page_source = SITE_NAME
+        top = max((a.sort_num for a in channel.records if not a.pinned), default=0)
+        article.pinned = pinned
+        article.sort_num = 9_500_000 if pinned else top + 1
+        channel.records.append(article)
+        self.articles[article.id] = article
+        return article
+
+    def edit_body(self, article_id: str, paragraphs: list[str]) -> SampleArticle:
+        article = self.articles[article_id]
+        article.paragraphs = list(paragraphs)
+        article.body_html = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+        article.body_images, article.attachments = [], []
+        return article
+
     def ground_truth(self) -> dict[str, Any]:
         stored, dropped = [], []
         for article in sorted(self.articles.values(), key=lambda a: a.id):

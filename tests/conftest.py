@@ -69,7 +69,11 @@ def migrated_engine(database_url: str) -> Iterator[Engine]:
 def db(migrated_engine: Engine) -> Engine:
     """The migrated database, emptied before the test."""
     with migrated_engine.begin() as conn:
-        conn.execute(text("TRUNCATE articles, crawl_runs, crawl_issues RESTART IDENTITY CASCADE"))
+        conn.execute(
+            text(
+                "TRUNCATE articles, article_versions, channel_states, crawl_runs, crawl_issues RESTART IDENTITY CASCADE"
+            )
+        )
     return migrated_engine
 
 

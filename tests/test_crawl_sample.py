@@ -70,10 +70,11 @@ def test_crawl_matches_the_ground_truth_field_by_field(db, sample_server, sample
     assert not mismatches, "\n".join(mismatches[:30])
 
 
-def test_a_second_crawl_adds_no_row(db, sample_server, sample_profile, crawl):
+def test_a_second_crawl_adds_no_row_and_stops_at_page_one(db, sample_server, sample_profile, crawl):
     assert crawl(sample_profile).returncode == 0
     with db.connect() as conn:
         count, max_id = conn.execute(select(func.count(), func.max(Article.id))).one()
+    sample_server.requests.clear()
     second = crawl(sample_profile)
     assert second.returncode == 0, second.stderr[-4000:]
     with db.connect() as conn:
@@ -82,8 +83,10 @@ def test_a_second_crawl_adds_no_row(db, sample_server, sample_profile, crawl):
             select(CrawlRun.stats).order_by(CrawlRun.id.desc()).limit(1)
         ).scalar_one()
     assert count == len(TRUTH["articles"])
-    assert stats.get("govcrawl/items/new", 0) == 0
-    assert stats["govcrawl/items/unchanged"] == count
+    assert stats.get("govcrawl/items/new", 0) == 0 and stats.get("govcrawl/items/updated", 0) == 0
+    assert stats["govcrawl/listing/stopped_early"] == 3  # the three working channels
+    # robots.txt, yjxx's channel page (its unitid is not in the profile), page 1 of each channel
+    assert len(sample_server.requests) == 1 + 1 + len(TRUTH["channels"])
 
 
 def test_run_record_keeps_stats_and_every_record_that_was_not_stored(

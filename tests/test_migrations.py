@@ -27,9 +27,13 @@ def test_migrate_is_idempotent_and_downgrade_removes_everything(database_url):
     try:
         migrate(scoped)
         migrate(scoped)
-        assert {"articles", "crawl_runs", "crawl_issues"} <= set(
-            inspect(scoped).get_table_names(schema="mig_check")
-        )
+        assert {
+            "articles",
+            "article_versions",
+            "channel_states",
+            "crawl_runs",
+            "crawl_issues",
+        } <= set(inspect(scoped).get_table_names(schema="mig_check"))
         cfg = alembic_config()
         with scoped.begin() as conn:
             cfg.attributes["connection"] = conn

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+
+from crawler.extraction.text import parse_datetime
 
 
 @dataclass
@@ -18,3 +21,22 @@ class ListingEntry:
     external: bool = False
     # fields of the record that were present but unreadable ("metadata", "images", …)
     problems: list[str] = field(default_factory=list)
+
+
+def article_key(site: str, platform_id: str | None, url: str | None) -> str | None:
+    """One article, one key: the portal's own article id when it has one, else the URL
+    (which the caller has canonicalised)."""
+    if platform_id:
+        return f"{site}:id:{platform_id}"
+    return f"{site}:url:{url}" if url else None
+
+
+def listing_fingerprint(entry: ListingEntry) -> str:
+    """sha256 of everything the listing says about an article: when it is the same as last
+    time, an incremental run need not look at the article again."""
+    # not the URL: one article listed in two JCMS columns has two URLs and one fingerprint
+    published = parse_datetime(entry.published)
+    # the date as a moment, not as spelled: two columns may spell it 2025-09-11 and 2025年9月11日
+    parts = [entry.title, published.isoformat() if published else (entry.published or ""), entry.source, entry.author, entry.body_html,
+             "\x1f".join(entry.images)]  # fmt: skip
+    return hashlib.sha256("\x1e".join(parts).encode("utf-8")).hexdigest()

@@ -8,14 +8,13 @@ overlap by a row: a URL already listed for the column is counted and skipped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import scrapy
 from scrapy.http import Response
 
-from crawler.extraction.jcms import dataproxy_form, parse_column_page, parse_dataproxy
-from crawler.extraction.listing import ListingEntry
+from crawler.extraction.jcms import JcmsListing, dataproxy_form, parse_column_page, parse_dataproxy
 from crawler.extraction.urls import canonicalize_url, same_host
 from crawler.profiles import Channel
 
@@ -58,21 +57,22 @@ class JcmsNavigation:
             "column %s: %s records on the portal, %d in the page",
             channel.code, listing.total if listing.total is not None else "?", len(listing.entries),
         )  # fmt: skip
-        yield from self._jcms_entries(
-            listing.entries, listing.unreadable, channel, seen, response.url
-        )
+        fresh = yield from self._jcms_entries(listing, channel, seen, response.url)
         total = listing.total or 0
-        if total > len(listing.entries):
-            if not params.get("unitid"):
-                self.report(
-                    "no_unitid", response.url,
-                    f"column {channel.code}: {total} records but no pager unitid in the page; "
-                    f"set unitid for this channel in {self.profile.path or 'the profile'}",
-                )  # fmt: skip
-                return
-            yield self.dataproxy_request(
-                channel, params, len(listing.entries) + 1, total, seen, batch_no=1
-            )
+        last = total <= len(listing.entries)
+        if not self.listing_page_done(channel, len(listing.entries), fresh, last_page=last):
+            return
+        if not params.get("unitid"):
+            self.listing_failed.add(channel.code)
+            self.report(
+                "no_unitid", response.url,
+                f"column {channel.code}: {total} records but no pager unitid in the page; "
+                f"set unitid for this channel in {self.profile.path or 'the profile'}",
+            )  # fmt: skip
+            return
+        yield self.dataproxy_request(
+            channel, params, len(listing.entries) + 1, total, seen, batch_no=1
+        )
 
     def dataproxy_request(
         self,
@@ -112,37 +112,41 @@ class JcmsNavigation:
             listing = parse_dataproxy(response.text, self.profile.base_url)
         except (ValueError, AttributeError) as exc:
             self.crawler.stats.inc_value("govcrawl/listing/bad_reply")
+            self.listing_failed.add(channel.code)
             self.report("bad_listing", f"{response.url} column={channel.code}", str(exc))
+            entries, fresh = 0, 0
         else:
             self.crawler.stats.inc_value("govcrawl/listing/pages")
-            yield from self._jcms_entries(
-                listing.entries, listing.unreadable, channel, seen, response.url
-            )
-        if end < total and (self.max_pages is None or batch_no < self.max_pages):
+            entries = len(listing.entries)
+            fresh = yield from self._jcms_entries(listing, channel, seen, response.url)
+        if not self.listing_page_done(channel, entries, fresh, last_page=end >= total):
+            return
+        if self.max_pages is None or batch_no < self.max_pages:
             yield self.dataproxy_request(channel, params, end + 1, total, seen, batch_no + 1)
 
     def _jcms_entries(
-        self,
-        entries: list[ListingEntry],
-        unreadable: int,
-        channel: Channel,
-        seen: set[str],
-        where: str,
-    ) -> Iterator[Any]:
-        if unreadable:
-            self.crawler.stats.inc_value("govcrawl/listing/unreadable_records", unreadable)
+        self, listing: JcmsListing, channel: Channel, seen: set[str], where: str
+    ) -> Generator[Any, None, int]:
+        """Requests for the entries not seen before; returns how many were new or changed."""
+        if listing.unreadable:
+            self.crawler.stats.inc_value("govcrawl/listing/unreadable_records", listing.unreadable)
             self.logger.warning(
-                "%s: %d record(s) without a link could not be read", where, unreadable
+                "%s: %d record(s) without a link could not be read", where, listing.unreadable
             )
-        self.crawler.stats.inc_value("govcrawl/listing/entries", len(entries))
-        for entry in entries:
+        self.crawler.stats.inc_value("govcrawl/listing/entries", len(listing.entries))
+        fresh = 0
+        for entry in listing.entries:
             key = canonicalize_url(entry.url, self.profile.base_url)
             if key in seen:  # dataproxy batches overlap by a row
                 self.crawler.stats.inc_value("govcrawl/listing/overlap")
                 continue
             seen.add(key)
+            if self.known_unchanged(entry):
+                continue
+            fresh += 1
             if same_host(entry.url, self.profile.allowed_hosts):
                 yield self.article_request(entry.url, entry, channel)
             else:
                 self.crawler.stats.inc_value("govcrawl/listing/external")
                 yield self.item_from(entry, channel, page=None)
+        return fresh

@@ -4,6 +4,7 @@
     scrapy crawl portal -a site=path/to/site.toml    # or by path
     scrapy crawl portal -a site=nync -a channels=bcyb,fzjz -a max_pages=3
     scrapy crawl portal -a site=nync -a url=<article url>   # one page only
+    scrapy crawl portal -a site=nync -a mode=full           # ignore what earlier runs saw
 
 The spider only decides which URL to fetch next (per platform: ``querylist.py``,
 ``jcms.py``); fields come from ``crawler.extraction`` and are normalised, validated,
@@ -21,12 +22,14 @@ from twisted.python.failure import Failure
 
 from crawler.extraction.article_page import ArticlePage, extract_article, is_challenge_page
 from crawler.extraction.jcms import article_ids, parse_public_info
-from crawler.extraction.listing import ListingEntry
+from crawler.extraction.listing import ListingEntry, article_key, listing_fingerprint
+from crawler.extraction.urls import canonicalize_url
 from crawler.items import ArticleItem
 from crawler.profiles import Channel, SiteProfile, load_profile
 from crawler.signals import issue_reported
 from crawler.spiders.jcms import JcmsNavigation
 from crawler.spiders.querylist import QueryListNavigation
+from crawler.state import CrawlState
 
 # More than this share of U+FFFD in a decoded page means the charset was wrong: no row.
 UNDECODABLE_SHARE = 0.001
@@ -35,6 +38,7 @@ UNDECODABLE_SHARE = 0.001
 class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
     name = "portal"
     profile: SiteProfile
+    state: CrawlState
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
@@ -58,9 +62,15 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
         channels: str | None = None,
         max_pages: str | int | None = None,
         url: str | None = None,
+        mode: str = "incremental",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if mode not in ("incremental", "full"):
+            raise ValueError(f"mode must be 'incremental' or 'full', got {mode!r}")
+        self.mode = mode
+        # channels whose listing failed part-way this run: not listed to the end
+        self.listing_failed: set[str] = set()
         if not site:
             raise ValueError("usage: scrapy crawl portal -a site=<profile name or path>")
         self.site_arg = site
@@ -78,6 +88,38 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
         self.crawler.signals.send_catch_log(
             issue_reported, kind=kind, url=url, reason=reason, spider=self
         )
+
+    def entry_key(self, entry: ListingEntry) -> str | None:
+        if entry.platform_id:
+            return article_key(self.profile.name, entry.platform_id, None)
+        return article_key(
+            self.profile.name,
+            None,
+            canonicalize_url(entry.url, self.profile.base_url) if entry.url else None,
+        )
+
+    def known_unchanged(self, entry: ListingEntry) -> bool:
+        """True when an earlier run stored this entry exactly as listed now: skip it."""
+        if self.state.unchanged(self.entry_key(entry), listing_fingerprint(entry)):
+            self.crawler.stats.inc_value("govcrawl/listing/unchanged_entries")
+            return True
+        return False
+
+    def listing_page_done(
+        self, channel: Channel, entries: int, fresh: int, last_page: bool
+    ) -> bool:
+        """Record the page; True when paging this channel should go on."""
+        if last_page:
+            if channel.code not in self.listing_failed:
+                self.state.channel_listed_to_end(channel.code)
+            return False
+        if entries and not fresh and self.state.may_stop_early(channel.code):
+            self.crawler.stats.inc_value("govcrawl/listing/stopped_early")
+            self.logger.info(
+                "channel %s: a whole page of known, unchanged entries; stopping here", channel.code
+            )
+            return False
+        return True
 
     def _selected_channels(self) -> list[Channel]:
         channels = list(self.profile.channels)
@@ -162,6 +204,7 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
             return (from_entry or from_page) if listing_first else (from_page or from_entry)
 
         platform_id = entry.platform_id if entry and entry.platform_id else ""
+        listing_hash = listing_fingerprint(entry) if entry else None
         if not platform_id and self.profile.platform == "jcms" and url:
             platform_id = (article_ids(url) or ("", ""))[1]
         extra: dict[str, Any] = {}
@@ -182,6 +225,7 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
             images=list(entry.images) if entry else [],
             extra=extra,
             fetched_from="page" if page else "listing",
+            listing_hash=listing_hash,
         )
 
     def on_error(self, failure: Failure) -> None:
@@ -193,3 +237,11 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
             reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
         self.crawler.stats.inc_value("govcrawl/fetch/failed")
         self.report("fetch_failed", request.url, reason)
+        entry = request.cb_kwargs.get("entry") if request.callback == self.parse_article else None
+        if response is not None and response.status in (404, 410) and entry is not None:
+            key = self.entry_key(entry)
+            if self.state.is_known(key):
+                self.logger.warning(
+                    "article %s is gone (HTTP %d): marked withdrawn", request.url, response.status
+                )
+                self.state.article_gone(key)

@@ -80,6 +80,7 @@ class QueryListNavigation:
             listing = parse_listing(response.text, self.profile.base_url)
         except (ListingError, AttributeError) as exc:
             self.crawler.stats.inc_value("govcrawl/listing/bad_reply")
+            self.listing_failed.add(channel.code)
             self.report("bad_listing", where, str(exc))
             if total is not None:  # a later page failed: the pages after it are still known
                 yield from self._next_listing(channel, unitid, page, total)
@@ -88,9 +89,15 @@ class QueryListNavigation:
         self.crawler.stats.inc_value("govcrawl/listing/entries", len(listing.entries))
         if page == 1:
             self.logger.info("channel %s: %d records on the portal", channel.code, listing.total)
+        fresh = 0
         for entry in listing.entries:
+            if self.known_unchanged(entry):
+                continue
+            fresh += 1
             yield from self.handle_entry(entry, channel)
-        yield from self._next_listing(channel, unitid, page, listing.total)
+        pages = math.ceil(listing.total / self.profile.per_page) if listing.total else 0
+        if self.listing_page_done(channel, len(listing.entries), fresh, last_page=page >= pages):
+            yield from self._next_listing(channel, unitid, page, listing.total)
 
     def _next_listing(
         self, channel: Channel, unitid: str | None, page: int, total: int

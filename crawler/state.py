@@ -1,0 +1,162 @@
+"""Incremental crawl state: what a site's earlier runs saw, loaded when a crawl opens.
+
+``CrawlState`` answers the spider's two questions — has this listing entry been seen, exactly
+as it is now? and has this channel ever been listed to its end? — and collects what the run
+learns (entries seen unchanged, channels listed to the end, articles gone) to write back when
+the crawl closes. ``-a mode=full`` ignores what was seen, for repairs.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from scrapy import signals
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects.postgresql import insert
+
+from crawler.models import Article, ChannelState
+
+logger = logging.getLogger(__name__)
+
+
+class CrawlState:
+    def __init__(
+        self, site: str, known: dict[str, str | None], backfilled: set[str], full: bool
+    ) -> None:
+        self.site = site
+        self.known = known
+        self.backfilled = backfilled
+        self.full = full
+        self.seen_unchanged: set[str] = set()
+        self.listed_to_end: set[str] = set()
+        self.gone: set[str] = set()
+
+    @classmethod
+    def load(cls, engine: Any, site: str, full: bool = False) -> CrawlState:
+        with engine.connect() as conn:
+            known = dict(
+                conn.execute(
+                    select(Article.article_key, Article.listing_hash).where(Article.site == site)
+                ).all()
+            )
+            backfilled = {
+                channel
+                for (channel,) in conn.execute(
+                    select(ChannelState.channel).where(
+                        ChannelState.site == site, ChannelState.backfill_done_at.is_not(None)
+                    )
+                ).all()
+            }
+        return cls(site, known, backfilled, full)
+
+    @classmethod
+    def empty(cls, site: str) -> CrawlState:
+        """No database (a parse-only run): everything is new, nothing is remembered."""
+        return cls(site, {}, set(), full=True)
+
+    # --- the spider's questions --------------------------------------------------------------
+    def unchanged(self, key: str | None, listing_hash: str) -> bool:
+        """Seen before with this very listing entry (never true in full mode)."""
+        if self.full or key is None or self.known.get(key) != listing_hash:
+            return False
+        self.seen_unchanged.add(key)
+        return True
+
+    def is_known(self, key: str | None) -> bool:
+        return key is not None and key in self.known
+
+    def may_stop_early(self, channel: str) -> bool:
+        """Only a channel listed to its end once may stop at a page of known entries."""
+        return not self.full and channel in self.backfilled
+
+    # --- what the run learned ------------------------------------------------------------------
+    def channel_listed_to_end(self, channel: str) -> None:
+        self.listed_to_end.add(channel)
+
+    def article_gone(self, key: str) -> None:
+        self.gone.add(key)
+
+    def save(self, engine: Any, run_id: int | None, run_ok: bool) -> int:
+        """Write back; returns how many articles were newly marked withdrawn."""
+        now = datetime.now().astimezone()
+        with engine.begin() as conn:
+            if self.seen_unchanged:
+                conn.execute(
+                    update(Article)
+                    .where(
+                        Article.article_key.in_(sorted(self.seen_unchanged)),
+                        Article.withdrawn_at.is_(None),
+                    )
+                    .values(last_seen=text("now()"))
+                )
+            withdrawn = 0
+            if self.gone:
+                withdrawn = conn.execute(
+                    update(Article)
+                    .where(
+                        Article.article_key.in_(sorted(self.gone)), Article.withdrawn_at.is_(None)
+                    )
+                    .values(withdrawn_at=now)
+                ).rowcount
+            # a channel counts as backfilled only when the run that listed it to the end stored
+            # everything it found: a run that failed (or was killed) leaves it as it was
+            for channel in sorted(self.listed_to_end if run_ok else set()):
+                stmt = insert(ChannelState).values(
+                    site=self.site,
+                    channel=channel,
+                    backfill_done_at=now,
+                    last_listed_at=now,
+                    last_run_id=run_id,
+                )
+                conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=[ChannelState.site, ChannelState.channel],
+                        set_={
+                            "backfill_done_at": text(
+                                "COALESCE(channel_states.backfill_done_at, excluded.backfill_done_at)"
+                            ),
+                            "last_listed_at": stmt.excluded.last_listed_at,
+                            "last_run_id": stmt.excluded.last_run_id,
+                        },
+                    )
+                )
+        return withdrawn
+
+
+class CrawlStateKeeper:
+    """Loads a site's CrawlState into ``spider.state`` when it opens, writes it back on close."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> CrawlStateKeeper:
+        keeper = cls(crawler)
+        crawler.signals.connect(keeper.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(keeper.spider_closed, signal=signals.spider_closed)
+        return keeper
+
+    def spider_opened(self, spider: Any) -> None:
+        engine = getattr(self.crawler, "store_engine", None)
+        site = spider.profile.name
+        if engine is None:
+            spider.state = CrawlState.empty(site)
+            return
+        spider.state = CrawlState.load(engine, site, full=spider.mode == "full")
+        logger.info(
+            "%s mode: %d known articles, %d of %d channels backfilled",
+            spider.mode, len(spider.state.known), len(spider.state.backfilled), len(spider.profile.channels),
+        )  # fmt: skip
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        engine = getattr(self.crawler, "store_engine", None)
+        state = getattr(spider, "state", None)
+        if engine is None or state is None:
+            return
+        stats = self.crawler.stats
+        run_ok = reason == "finished" and not stats.get_value("govcrawl/store/failed_batches")
+        withdrawn = state.save(engine, getattr(spider, "run_id", None), run_ok)
+        stats.set_value("govcrawl/items/withdrawn", withdrawn)
+        stats.set_value("govcrawl/listing/known_unchanged", len(state.seen_unchanged))

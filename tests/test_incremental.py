@@ -1,0 +1,171 @@
+"""Incremental runs: only what changed is fetched; edits keep versions; a killed run resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from crawler.models import Article, ArticleVersion, ChannelState, CrawlRun
+
+ROOT = Path(__file__).resolve().parent.parent
+TRUTH = json.loads((ROOT / "sample_portal" / "ground_truth.json").read_text(encoding="utf-8"))
+CST = timezone(timedelta(hours=8))
+
+
+def latest_stats(db) -> dict:
+    with db.connect() as conn:
+        return conn.execute(
+            select(CrawlRun.stats).order_by(CrawlRun.id.desc()).limit(1)
+        ).scalar_one()
+
+
+def test_a_changed_portal_costs_only_what_changed(db, portal, sample_server, sample_profile, crawl):
+    assert crawl(sample_profile).returncode == 0
+    with db.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(Article)).scalar_one()
+        assert conn.execute(select(func.count()).select_from(ChannelState)).scalar_one() == 3
+
+    # two edits of articles on the channels' first pages
+    edited = [portal.listing("bcyb")[3].id, portal.listing("fzjz")[4].id]
+    for article_id in edited:
+        portal.edit_body(article_id, ["更正：本文数据已更新。", "以最新发布为准。"])
+    now = datetime(2025, 11, 21, 9, 0, tzinfo=CST)
+    added = [
+        portal.add_article(
+            "bcyb", now, "全省晚稻病虫害发生趋势预报", ["预计晚稻病虫害总体偏重发生。"]
+        ),
+        portal.add_article(
+            "bcyb",
+            now + timedelta(hours=1),
+            "关于开展秋冬种病虫防控的通知",
+            ["各地要做好秋冬种病虫防控。"],
+        ),
+        portal.add_article(
+            "fzjz", now, "做好寒潮天气农业防灾减灾工作", ["寒潮来袭，各地要做好防寒保暖。"]
+        ),
+        portal.add_article(
+            "fzjz",
+            now + timedelta(hours=2),
+            "全省农业防灾减灾视频调度会召开",
+            ["会议部署冬季防灾减灾工作。"],
+        ),
+        portal.add_article(
+            "yjxx",
+            datetime(2020, 1, 1, tzinfo=CST),
+            "【置顶】预警信息发布规范",
+            ["置顶的旧文。"],
+            pinned=True,
+        ),
+    ]
+    sample_server.requests.clear()
+
+    result = crawl(sample_profile)
+    assert result.returncode == 0, result.stderr[-3000:]
+    stats = latest_stats(db)
+    with db.connect() as conn:
+        keys = {k for (k,) in conn.execute(select(Article.platform_id)).all()}
+        total = conn.execute(select(func.count()).select_from(Article)).scalar_one()
+        versions = conn.execute(
+            select(
+                Article.platform_id,
+                ArticleVersion.changed,
+                ArticleVersion.body_text,
+                Article.body_text,
+            ).join(Article, Article.id == ArticleVersion.article_id)
+        ).all()
+    assert total == before + len(added)
+    assert {a.id for a in added} <= keys
+    assert stats["govcrawl/items/new"] == len(added)
+    assert stats["govcrawl/items/updated"] == 2
+    assert sorted(v.platform_id for v in versions) == sorted(edited)
+    for _platform_id, changed, old_body, new_body in versions:
+        assert "body_text" in changed
+        assert new_body == "更正：本文数据已更新。\n以最新发布为准。" and old_body != new_body
+    # channels × 2 + new items needing a page: here every new body is in the listing JSON
+    channels = len(TRUTH["channels"])
+    assert stats["downloader/request_count"] <= channels * 2 + 1, stats["downloader/request_count"]
+
+
+def test_full_mode_lists_everything_again(db, sample_server, sample_profile, crawl):
+    assert crawl(sample_profile).returncode == 0
+    assert crawl(sample_profile, "mode=full").returncode == 0
+    stats = latest_stats(db)
+    assert "govcrawl/listing/stopped_early" not in stats
+    assert stats["govcrawl/items/unchanged"] == len(TRUTH["articles"])
+    assert stats.get("govcrawl/items/new", 0) == 0
+
+
+def test_a_withdrawn_page_is_marked_and_comes_back(
+    db, portal, sample_server, sample_profile, crawl
+):
+    assert crawl(sample_profile).returncode == 0
+    # an article whose page is fetched (body not in the JSON) is edited in the listing and then 404s
+    target = next(a for a in portal.listing("bcyb")[:15] if not a.in_json and not a.pinned)
+    target.raw_title = target.title = target.title + "（已撤稿）"
+    original_home = target.home
+    target.home = "gone"  # its page now answers 404
+    assert crawl(sample_profile).returncode == 0
+    with db.connect() as conn:
+        withdrawn = conn.execute(
+            select(Article.withdrawn_at).where(Article.platform_id == target.id)
+        ).scalar_one()
+    assert withdrawn is not None
+    assert latest_stats(db)["govcrawl/items/withdrawn"] == 1
+    target.home = original_home
+    target.raw_title = target.title = target.title + "（恢复）"
+    assert crawl(sample_profile).returncode == 0
+    with db.connect() as conn:
+        assert (
+            conn.execute(
+                select(Article.withdrawn_at).where(Article.platform_id == target.id)
+            ).scalar_one()
+            is None
+        )
+
+
+def test_a_killed_first_crawl_is_completed_by_the_next(
+    db, database_url, sample_server, sample_profile, tmp_path, crawl
+):
+    slow = sample_profile.read_text(encoding="utf-8").replace(
+        "concurrent_requests = 8", "concurrent_requests = 1"
+    )
+    slow = slow.replace("download_delay = 0", "download_delay = 0.05")
+    sample_profile.write_text(slow, encoding="utf-8")
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"site={sample_profile}",
+           "-s", f"DATABASE_URL={database_url}", "-s", "GOVCRAWL_STORE_BATCH_SIZE=10",
+           "-s", "DOWNLOAD_DELAY_JITTER=0"]  # fmt: skip
+    env = {**os.environ, "GOVCRAWL_HOME": str(tmp_path / "home")}
+    env.pop("DATABASE_URL", None)
+    child = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 120
+        stored = 0
+        while time.monotonic() < deadline:
+            with db.connect() as conn:
+                stored = conn.execute(select(func.count()).select_from(Article)).scalar_one()
+            if stored >= 40 or child.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert child.poll() is None, "the crawl finished before it could be killed"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait()
+    assert 0 < stored < len(TRUTH["articles"])
+    with db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(ChannelState)).scalar_one() == 0
+
+    result = crawl(sample_profile)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with db.connect() as conn:
+        ids = [k for (k,) in conn.execute(select(Article.platform_id)).all()]
+    assert sorted(ids) == sorted(a["id"] for a in TRUTH["articles"])  # 100%, no duplicate
