@@ -64,7 +64,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def crawl(kind: str, profile: Path, database_url: str) -> dict:
+def crawl(kind: str, profile: Path, database_url: str, spider_args: tuple[str, ...] = ()) -> dict:
     """One crawl in its own process; returns its Scrapy stats."""
     out = Path(tempfile.mkstemp(suffix=".json")[1])
     settings = dict(CRAWL_SETTINGS, DATABASE_URL=database_url)
@@ -74,6 +74,8 @@ def crawl(kind: str, profile: Path, database_url: str) -> dict:
     settings["STATS_CLASS"] = "bench.stats_dump.JsonStatsDump"
     settings["BENCH_STATS_FILE"] = str(out)
     cmd = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"site={profile}"]
+    for arg in spider_args:
+        cmd += ["-a", arg]
     for key, value in settings.items():
         cmd += ["-s", f"{key}={value}"]
     env = {**os.environ}
@@ -94,6 +96,7 @@ def fresh_site(database_url: str) -> None:
     migrate(engine)
     with engine.connect() as conn:
         conn.execute(text("DELETE FROM articles WHERE site = 'bench'"))
+        conn.execute(text("DELETE FROM channel_states WHERE site = 'bench'"))
         conn.execute(text("VACUUM articles"))
         conn.execute(text("CHECKPOINT"))
     engine.dispose()
@@ -126,6 +129,7 @@ def store_rows(articles: int, base_url: str) -> list[dict]:
             "body_html": body.html, "body_text": body.text, "images": body.images,
             "attachments": body.attachments, "extra": {}, "content_hash": sha256(title + "\n" + body.text),
             "body_hash": sha256(body.text) if body.text else None,
+            "listing_hash": None,
         })  # fmt: skip
     return rows
 
@@ -208,11 +212,28 @@ def main() -> int:
                 print(
                     f"round {round_no} {kind:<4}: {stats['response_received_count']} pages, {items} items, {rate:7.1f} pages/s"
                 )
+        # the last full run left the site fully crawled: now a no-change run, both ways
+        relist = crawl("full", profile, database_url, ("mode=full",))
+        incremental = crawl("full", profile, database_url)
     finally:
         server.terminate()
     bare, full = statistics.median(results["bare"]), statistics.median(results["full"])
     print(
         f"\ncrawl   bare spider {bare:7.1f} pages/s | full pipeline {full:7.1f} pages/s | ratio {full / bare:.2f} (target >= 0.80)"
+    )
+
+    def seconds(stats: dict) -> float:
+        from datetime import datetime
+
+        return (
+            datetime.fromisoformat(stats["finish_time"])
+            - datetime.fromisoformat(stats["start_time"])
+        ).total_seconds()
+
+    r_full, r_incr = relist["downloader/request_count"], incremental["downloader/request_count"]
+    print(
+        f"no-change run: full re-crawl {r_full} requests {seconds(relist):.1f} s | incremental {r_incr} requests "
+        f"{seconds(incremental):.1f} s | {100 * r_incr / r_full:.2f}% of the requests (target < 2%)"
     )
 
     rows = store_rows(args.articles, base_url)

@@ -73,7 +73,9 @@ UPSERT = _upsert.on_conflict_do_update(
         # a page fetched by URL alone has no listing hash: keep the one the listing gave
         "listing_hash": literal_column("COALESCE(excluded.listing_hash, articles.listing_hash)"),
         # seen again: not withdrawn (any more)
-        "withdrawn_at": None,
+        "withdrawn_at": literal_column(
+            "NULL"
+        ),  # a bound None here would stop SQLAlchemy batching rows
         "last_seen": literal_column("now()"),
         "updated_at": literal_column(
             "CASE WHEN articles.content_hash IS DISTINCT FROM excluded.content_hash "

@@ -171,3 +171,12 @@ def test_max_pages_and_channel_selection(db, sample_server, sample_profile, craw
         channels = [cs for (cs,) in conn.execute(select(Article.channels)).all()]
     assert 25 <= len(channels) <= 30  # two pages of 15, less the invalid one
     assert all("bcyb" in cs for cs in channels)
+
+
+def test_a_parse_only_run_needs_no_database(sample_server, sample_profile, crawl):
+    """The benchmark's bare spider: no pipelines, no extensions, nothing stored."""
+    result = crawl(sample_profile, settings={"ITEM_PIPELINES": "{}", "EXTENSIONS": "{}"})
+    assert result.returncode == 0
+    assert "Spider error" not in result.stderr and "Traceback" not in result.stderr
+    # 265 articles, the 2 that validation would drop, and the shared article's second listing
+    assert "'item_scraped_count': 268" in result.stderr

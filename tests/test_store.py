@@ -77,3 +77,20 @@ def test_empty_bodies_are_not_reposts_of_each_other(db):
             conn.execute(select(func.count()).where(Article.duplicate_of.is_not(None))).scalar_one()
             == 0
         )
+
+
+def test_a_batch_is_a_handful_of_statements_not_one_per_row(db):
+    from sqlalchemy import event
+
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db, "before_cursor_execute", count)
+    try:
+        write_batch(db, [row(str(i), body=f"正文{i}") for i in range(200)])
+    finally:
+        event.remove(db, "before_cursor_execute", count)
+    # read the old hashes, one multi-row upsert, link reposts (plus BEGIN/COMMIT bookkeeping)
+    assert len(statements) <= 5, statements

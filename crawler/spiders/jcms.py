@@ -109,8 +109,10 @@ class JcmsNavigation:
         total: int, seen: set[str], batch_no: int,
     ) -> Iterator[Any]:  # fmt: skip
         try:
+            if not hasattr(response, "text"):
+                raise ValueError("reply is not text")
             listing = parse_dataproxy(response.text, self.profile.base_url)
-        except (ValueError, AttributeError) as exc:
+        except ValueError as exc:
             self.crawler.stats.inc_value("govcrawl/listing/bad_reply")
             self.listing_failed.add(channel.code)
             self.report("bad_listing", f"{response.url} column={channel.code}", str(exc))

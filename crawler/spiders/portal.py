@@ -54,6 +54,9 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
         )
         crawler.settings.set("AUTOTHROTTLE_ENABLED", pol.autothrottle, priority="spider")
         spider.allowed_domains = list(spider.profile.allowed_hosts)
+        # what earlier runs saw; CrawlStateKeeper loads it when the spider opens (without a
+        # database, as in a parse-only run, every entry counts as new)
+        spider.state = CrawlState.empty(spider.profile.name)
         return spider
 
     def __init__(

@@ -77,8 +77,12 @@ class QueryListNavigation:
     ) -> Iterator[Any]:
         where = f"{response.url} channel={channel.code} page={page}"
         try:
+            if not hasattr(response, "text"):
+                raise ListingError(
+                    f"reply is not text ({response.headers.get('Content-Type', b'').decode(errors='replace')})"
+                )
             listing = parse_listing(response.text, self.profile.base_url)
-        except (ListingError, AttributeError) as exc:
+        except ListingError as exc:
             self.crawler.stats.inc_value("govcrawl/listing/bad_reply")
             self.listing_failed.add(channel.code)
             self.report("bad_listing", where, str(exc))
