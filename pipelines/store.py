@@ -53,23 +53,16 @@ UPSERT = _upsert.on_conflict_do_update(
         ),
         **{
             name: _upsert.excluded[name]
-            for name in (
-                "title",
-                "published_at",
-                "source",
-                "author",
-                "body_html",
-                "body_text",
-                "images",
-                "attachments",
-                "extra",
-                "content_hash",
-                "body_hash",
-            )
+            for name in (*VERSIONED, "extra", "content_hash", "body_hash")
         },  # fmt: skip
-        # an article reached under two URLs (JCMS: one per column) keeps the smaller, so the
-        # stored URL does not depend on which column the crawl happened to list first
-        "url": literal_column("LEAST(articles.url, excluded.url)"),
+        # an article reached under two URLs of one site (JCMS: one per column) keeps the
+        # smaller, so the stored URL does not depend on which column was listed first; a site
+        # that moved (new scheme or host) takes the new URL
+        "url": literal_column(
+            "CASE WHEN substring(articles.url from '^[a-z]+://[^/]+') "
+            "IS DISTINCT FROM substring(excluded.url from '^[a-z]+://[^/]+') "
+            "THEN excluded.url ELSE LEAST(articles.url, excluded.url) END"
+        ),
         # a page fetched by URL alone has no listing hash: keep the one the listing gave
         "listing_hash": literal_column("COALESCE(excluded.listing_hash, articles.listing_hash)"),
         # seen again: not withdrawn (any more)

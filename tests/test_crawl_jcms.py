@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
 
 from crawler.models import Article, CrawlIssue, CrawlRun
+from tests.groundtruth import expected_fields, mismatches
 
 ROOT = Path(__file__).resolve().parent.parent
+NOISE = (
+    "原文链接",
+    "免责声明",
+    "相关信息",
+    "打印",
+    "关闭",
+    "字体",
+    "分享到",
+    "articlehits",
+    "<script",
+)
 TRUTH = json.loads((ROOT / "sample_portal" / "ground_truth_jcms.json").read_text(encoding="utf-8"))
 
 
@@ -28,41 +39,10 @@ def test_jcms_crawl_matches_the_ground_truth_field_by_field(db, jcms_server, jcm
     with db.connect() as conn:
         rows = {row.platform_id: row for row in conn.execute(select(Article)).all()}
     assert set(rows) == {a["id"] for a in TRUTH["articles"]}
-    mismatches = []
+    found = []
     for want in TRUTH["articles"]:
-        got = rows[want["id"]]
-        expected = {
-            "url": base + want["url"],
-            "channels": want["channels"],
-            "title": want["title"],
-            "published_at": datetime.fromisoformat(want["published_at"]),
-            "source": want["source"],
-            "body_text": want["body_text"],
-            "images": [base + p for p in want["images"]],
-            "attachments": [{**a, "url": base + a["url"]} for a in want["attachments"]],
-            "extra": want["extra"],
-        }
-        for field, value in expected.items():
-            if getattr(got, field) != value:
-                mismatches.append(
-                    f"{want['id']} {field}: got {getattr(got, field)!r}, want {value!r}"
-                )
-        for noise in (
-            "原文链接",
-            "免责声明",
-            "相关信息",
-            "打印",
-            "关闭",
-            "字体",
-            "分享到",
-            "articlehits",
-            "<script",
-        ):
-            if noise in got.body_html or noise in got.body_text:
-                mismatches.append(f"{want['id']} body contains {noise!r}")
-        if "\ufffd" in got.title + got.body_text:
-            mismatches.append(f"{want['id']} has mojibake")
-    assert not mismatches, "\n".join(mismatches[:30])
+        found += mismatches(rows[want["id"]], expected_fields(want, base), NOISE)
+    assert not found, "\n".join(found[:30])
 
 
 def test_paging_overlaps_failures_and_undecodable_pages_are_counted(

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qsl
 
 from sqlalchemy import func, select
 
 from crawler.models import Article, CrawlIssue, CrawlRun
+from tests.groundtruth import expected_fields, mismatches
 
 ROOT = Path(__file__).resolve().parent.parent
+NOISE = ("<script", "javascript:", "分享到", "打印本页", "原文链接", "免责声明", "字体：")
 TRUTH = json.loads((ROOT / "sample_portal" / "ground_truth.json").read_text(encoding="utf-8"))
 
 
@@ -32,42 +33,15 @@ def test_crawl_matches_the_ground_truth_field_by_field(db, sample_server, sample
     assert set(rows) == {a["id"] for a in TRUTH["articles"]}
     id_of_url = {row.url: row.id for row in rows.values()}
 
-    mismatches = []
+    found = []
     for want in TRUTH["articles"]:
         got = rows[want["id"]]
-        expected = {
-            "url": base + want["url"],
-            "channels": want["channels"],
-            "title": want["title"],
-            "published_at": datetime.fromisoformat(want["published_at"]),
-            "source": want["source"],
-            "author": want["author"],
-            "body_text": want["body_text"],
-            "images": [base + path for path in want["images"]],
-            "attachments": [{**a, "url": base + a["url"]} for a in want["attachments"]],
-            "duplicate_of": id_of_url[base + want["duplicate_of"]]
-            if want["duplicate_of"]
-            else None,
-        }
-        for field, value in expected.items():
-            if getattr(got, field) != value:
-                mismatches.append(
-                    f"{want['id']} {field}: got {getattr(got, field)!r}, want {value!r}"
-                )
-        for noise in (
-            "<script",
-            "javascript:",
-            "分享到",
-            "打印本页",
-            "原文链接",
-            "免责声明",
-            "字体：",
-        ):
-            if noise in got.body_html:
-                mismatches.append(f"{want['id']} body_html contains {noise!r}")
-        if got.published_at.utcoffset() is None:
-            mismatches.append(f"{want['id']} published_at is naive")
-    assert not mismatches, "\n".join(mismatches[:30])
+        expected = expected_fields(want, base)
+        expected["duplicate_of"] = (
+            id_of_url[base + want["duplicate_of"]] if want["duplicate_of"] else None
+        )
+        found += mismatches(got, expected, NOISE)
+    assert not found, "\n".join(found[:30])
 
 
 def test_a_second_crawl_adds_no_row_and_stops_at_page_one(db, sample_server, sample_profile, crawl):

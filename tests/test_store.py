@@ -16,7 +16,7 @@ def row(key: str, channels=("bcyb",), body="正文。", title="标题", day=1, *
         "article_key": f"s:id:{key}",
         "site": "s",
         "channels": list(channels),
-        "url": f"https://x.cn/{key}.html",
+        "url": extra.pop("url", f"https://x.cn/{key}.html"),
         "platform_id": key,
         "title": title,
         "published_at": datetime(2025, 1, day, tzinfo=CST),
@@ -94,3 +94,19 @@ def test_a_batch_is_a_handful_of_statements_not_one_per_row(db):
         event.remove(db, "before_cursor_execute", count)
     # read the old hashes, one multi-row upsert, link reposts (plus BEGIN/COMMIT bookkeeping)
     assert len(statements) <= 5, statements
+
+
+def test_one_site_keeps_its_smaller_url_and_a_moved_site_takes_the_new_one(db):
+    write_batch(db, [row("1", url="https://x.cn/art/2025/1/1/art_9_1.html")])
+    write_batch(db, [row("1", url="https://x.cn/art/2025/1/1/art_10_1.html")])
+    with db.connect() as conn:
+        assert (
+            conn.execute(select(Article.url)).scalar_one()
+            == "https://x.cn/art/2025/1/1/art_10_1.html"
+        )
+    write_batch(db, [row("1", url="https://y.gov.cn/art/2025/1/1/art_9_1.html")])
+    with db.connect() as conn:
+        assert (
+            conn.execute(select(Article.url)).scalar_one()
+            == "https://y.gov.cn/art/2025/1/1/art_9_1.html"
+        )

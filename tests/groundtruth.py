@@ -1,0 +1,43 @@
+"""Comparing stored articles with a sample portal's ground truth, field by field."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+
+def expected_fields(want: dict[str, Any], base: str) -> dict[str, Any]:
+    """The columns of ``articles`` a ground-truth article fixes (paths made absolute)."""
+    fields = {
+        "url": base + want["url"],
+        "channels": want["channels"],
+        "title": want["title"],
+        "published_at": datetime.fromisoformat(want["published_at"]),
+        "source": want["source"],
+        "body_text": want["body_text"],
+        "images": [base + path for path in want["images"]],
+        "attachments": [{**a, "url": base + a["url"]} for a in want["attachments"]],
+    }
+    for optional in ("author", "extra"):
+        if optional in want:
+            fields[optional] = want[optional]
+    return fields
+
+
+def mismatches(got: Any, expected: dict[str, Any], noise: tuple[str, ...]) -> list[str]:
+    """Every field that differs, and every noise string left in the body."""
+    found = [
+        f"{got.platform_id} {field}: got {getattr(got, field)!r}, want {value!r}"
+        for field, value in expected.items()
+        if getattr(got, field) != value
+    ]
+    found += [
+        f"{got.platform_id} body contains {n!r}"
+        for n in noise
+        if n in got.body_html or n in got.body_text
+    ]
+    if "\ufffd" in got.title + got.body_text:
+        found.append(f"{got.platform_id} has mojibake")
+    if got.published_at.utcoffset() is None:
+        found.append(f"{got.platform_id} published_at is naive")
+    return found
