@@ -73,6 +73,9 @@ class SiteProfile:
     per_page: int = 15
     query_style: str = "plain"  # "plain" (nync) or "array" (gxt: webSiteCode[]=…)
     jcms: JcmsOptions = field(default_factory=JcmsOptions)
+    # an incremental run re-lists at least the entries published in the last N days, so edits
+    # and withdrawals of recent articles are noticed even when page 1 looks unchanged
+    recheck_days: int = 7
     path: Path | None = None
 
     @property
@@ -181,6 +184,7 @@ def parse_profile(
         per_page=int(ql.get("per_page", 15)),
         query_style=query_style,
         jcms=jcms,
+        recheck_days=int(data.get("incremental", {}).get("recheck_days", 7)),
         path=path,
     )
 

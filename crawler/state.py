@@ -32,6 +32,11 @@ class CrawlState:
         self.seen_unchanged: set[str] = set()
         self.listed_to_end: set[str] = set()
         self.gone: set[str] = set()
+        # every entry any listing showed this run, and per channel the oldest date listed
+        self.listed: set[str] = set()
+        self.listed_down_to: dict[str, datetime] = {}
+        # channels whose listing failed part-way: nothing is concluded from what they lacked
+        self.failed_channels: set[str] = set()
 
     @classmethod
     def load(cls, engine: Any, site: str, full: bool = False) -> CrawlState:
@@ -72,8 +77,19 @@ class CrawlState:
         return not self.full and channel in self.backfilled
 
     # --- what the run learned ------------------------------------------------------------------
+    def saw(self, key: str | None, channel: str, published: datetime | None, pinned: bool) -> None:
+        """An entry a listing showed. Pinned entries say nothing about how far down we listed."""
+        if key:
+            self.listed.add(key)
+        if published is not None and not pinned:
+            known = self.listed_down_to.get(channel)
+            self.listed_down_to[channel] = published if known is None else min(known, published)
+
     def channel_listed_to_end(self, channel: str) -> None:
         self.listed_to_end.add(channel)
+
+    def channel_failed(self, channel: str) -> None:
+        self.failed_channels.add(channel)
 
     def article_gone(self, key: str) -> None:
         self.gone.add(key)
@@ -82,16 +98,17 @@ class CrawlState:
         """Write back; returns how many articles were newly marked withdrawn."""
         now = datetime.now().astimezone()
         with engine.begin() as conn:
-            if self.seen_unchanged:
+            back = sorted(self.listed - self.gone)
+            if back:
+                # listed again: seen now, and not withdrawn (any more)
                 conn.execute(
                     update(Article)
-                    .where(
-                        Article.article_key.in_(sorted(self.seen_unchanged)),
-                        Article.withdrawn_at.is_(None),
-                    )
-                    .values(last_seen=text("now()"))
+                    .where(Article.site == self.site, Article.article_key.in_(back))
+                    .values(last_seen=text("now()"), withdrawn_at=None)
                 )
             withdrawn = 0
+            if run_ok:
+                withdrawn += self._withdraw_unlisted(conn, now)
             if self.gone:
                 withdrawn = conn.execute(
                     update(Article)
@@ -122,6 +139,30 @@ class CrawlState:
                         },
                     )
                 )
+        return withdrawn
+
+    def _withdraw_unlisted(self, conn: Any, now: datetime) -> int:
+        """Articles that a channel's listing no longer shows, within the range this run listed
+        (all of it when the channel was listed to its end), and that no other listing showed."""
+        withdrawn = 0
+        for channel in sorted(
+            (set(self.listed_down_to) | self.listed_to_end) - self.failed_channels
+        ):
+            bound = None if channel in self.listed_to_end else self.listed_down_to[channel]
+            # an article of several channels is gone only when none of them lists it
+            conditions = [
+                Article.site == self.site,
+                Article.channels.any(channel),
+                Article.withdrawn_at.is_(None),
+                Article.article_key.not_in(sorted(self.listed)),
+            ]
+            if bound is not None:
+                # strictly newer than the oldest entry listed: entries of that very date may sit
+                # on the next page, which this run did not read
+                conditions.append(Article.published_at > bound)
+            withdrawn += conn.execute(
+                update(Article).where(*conditions).values(withdrawn_at=now)
+            ).rowcount
         return withdrawn
 
 

@@ -65,6 +65,11 @@ def test_a_changed_portal_costs_only_what_changed(db, portal, sample_server, sam
             pinned=True,
         ),
     ]
+    # one withdrawn: gone from its channel's first page
+    withdrawn = next(
+        a for a in portal.listing("yjxx")[:10] if not a.pinned and len(a.channels) == 1
+    )
+    portal.channel("yjxx").records.remove(withdrawn)
     sample_server.requests.clear()
 
     result = crawl(sample_profile)
@@ -89,6 +94,11 @@ def test_a_changed_portal_costs_only_what_changed(db, portal, sample_server, sam
     for _platform_id, changed, old_body, new_body in versions:
         assert "body_text" in changed
         assert new_body == "更正：本文数据已更新。\n以最新发布为准。" and old_body != new_body
+    with db.connect() as conn:
+        marked = conn.execute(
+            select(Article.platform_id).where(Article.withdrawn_at.is_not(None))
+        ).all()
+    assert marked == [(withdrawn.id,)] and stats["govcrawl/items/withdrawn"] == 1
     # channels × 2 + new items needing a page: here every new body is in the listing JSON
     channels = len(TRUTH["channels"])
     assert stats["downloader/request_count"] <= channels * 2 + 1, stats["downloader/request_count"]
@@ -169,3 +179,43 @@ def test_a_killed_first_crawl_is_completed_by_the_next(
     with db.connect() as conn:
         ids = [k for (k,) in conn.execute(select(Article.platform_id)).all()]
     assert sorted(ids) == sorted(a["id"] for a in TRUTH["articles"])  # 100%, no duplicate
+
+
+def test_a_withdrawn_entry_listed_again_comes_back(
+    db, portal, sample_server, sample_profile, crawl
+):
+    assert crawl(sample_profile).returncode == 0
+    channel = portal.channel("bcyb")
+    gone = portal.listing("bcyb")[5]
+    channel.records.remove(gone)
+    assert crawl(sample_profile).returncode == 0
+    channel.records.append(gone)
+    assert crawl(sample_profile).returncode == 0
+    with db.connect() as conn:
+        assert (
+            conn.execute(select(func.count()).where(Article.withdrawn_at.is_not(None))).scalar_one()
+            == 0
+        )
+    assert latest_stats(db)["govcrawl/items/withdrawn"] == 0
+
+
+def test_the_recheck_window_finds_an_edit_deep_in_the_listing(
+    db, portal, sample_server, sample_profile, crawl
+):
+    assert crawl(sample_profile).returncode == 0
+    # a window long enough to cover every sample article: every run re-lists everything
+    text = sample_profile.read_text(encoding="utf-8") + "\n[incremental]\nrecheck_days = 5000\n"
+    sample_profile.write_text(text, encoding="utf-8")
+    deep = [a for a in portal.listing("bcyb") if a.in_json][-3]
+    portal.edit_body(deep.id, ["深处的一篇文章被修改了。"])
+    assert crawl(sample_profile).returncode == 0
+    stats = latest_stats(db)
+    assert stats["govcrawl/items/updated"] == 1
+    assert "govcrawl/listing/stopped_early" not in stats
+    with db.connect() as conn:
+        assert (
+            conn.execute(
+                select(Article.body_text).where(Article.platform_id == deep.id)
+            ).scalar_one()
+            == "深处的一篇文章被修改了。"
+        )

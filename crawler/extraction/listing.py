@@ -19,6 +19,7 @@ class ListingEntry:
     body_html: str = ""
     images: list[str] = field(default_factory=list)
     external: bool = False
+    pinned: bool = False  # 置顶: shown above newer entries whatever its date
     # fields of the record that were present but unreadable ("metadata", "images", …)
     problems: list[str] = field(default_factory=list)
 

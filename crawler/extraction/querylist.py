@@ -112,6 +112,7 @@ def parse_entry(result: dict[str, Any], base_url: str) -> ListingEntry:
         body_html=body_html if isinstance(body_html, str) else "",
         images=images,
         external=external,
+        pinned=str(source.get("isTop") or "0") not in ("0", "false", "False"),
         problems=problems,
     )
 

@@ -60,10 +60,10 @@ class JcmsNavigation:
         fresh = yield from self._jcms_entries(listing, channel, seen, response.url)
         total = listing.total or 0
         last = total <= len(listing.entries)
-        if not self.listing_page_done(channel, len(listing.entries), fresh, last_page=last):
+        if not self.listing_page_done(channel, listing.entries, fresh, last_page=last):
             return
         if not params.get("unitid"):
-            self.listing_failed.add(channel.code)
+            self.listing_failed(channel)
             self.report(
                 "no_unitid", response.url,
                 f"column {channel.code}: {total} records but no pager unitid in the page; "
@@ -114,12 +114,12 @@ class JcmsNavigation:
             listing = parse_dataproxy(response.text, self.profile.base_url)
         except ValueError as exc:
             self.crawler.stats.inc_value("govcrawl/listing/bad_reply")
-            self.listing_failed.add(channel.code)
+            self.listing_failed(channel)
             self.report("bad_listing", f"{response.url} column={channel.code}", str(exc))
-            entries, fresh = 0, 0
+            entries, fresh = [], 0
         else:
             self.crawler.stats.inc_value("govcrawl/listing/pages")
-            entries = len(listing.entries)
+            entries = listing.entries
             fresh = yield from self._jcms_entries(listing, channel, seen, response.url)
         if not self.listing_page_done(channel, entries, fresh, last_page=end >= total):
             return
@@ -143,7 +143,7 @@ class JcmsNavigation:
                 self.crawler.stats.inc_value("govcrawl/listing/overlap")
                 continue
             seen.add(key)
-            if self.known_unchanged(entry):
+            if self.note_entry(entry, channel):
                 continue
             fresh += 1
             if same_host(entry.url, self.profile.allowed_hosts):

@@ -14,6 +14,7 @@ deduplicated and stored by the pipelines.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import scrapy
@@ -23,6 +24,7 @@ from twisted.python.failure import Failure
 from crawler.extraction.article_page import ArticlePage, extract_article, is_challenge_page
 from crawler.extraction.jcms import article_ids, parse_public_info
 from crawler.extraction.listing import ListingEntry, article_key, listing_fingerprint
+from crawler.extraction.text import CHINA_TZ, parse_datetime
 from crawler.extraction.urls import canonicalize_url
 from crawler.items import ArticleItem
 from crawler.profiles import Channel, SiteProfile, load_profile
@@ -72,8 +74,6 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
         if mode not in ("incremental", "full"):
             raise ValueError(f"mode must be 'incremental' or 'full', got {mode!r}")
         self.mode = mode
-        # channels whose listing failed part-way this run: not listed to the end
-        self.listing_failed: set[str] = set()
         if not site:
             raise ValueError("usage: scrapy crawl portal -a site=<profile name or path>")
         self.site_arg = site
@@ -101,28 +101,40 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
             canonicalize_url(entry.url, self.profile.base_url) if entry.url else None,
         )
 
-    def known_unchanged(self, entry: ListingEntry) -> bool:
-        """True when an earlier run stored this entry exactly as listed now: skip it."""
-        if self.state.unchanged(self.entry_key(entry), listing_fingerprint(entry)):
+    def note_entry(self, entry: ListingEntry, channel: Channel) -> bool:
+        """Record a listed entry; True when an earlier run stored it exactly as listed now."""
+        key = self.entry_key(entry)
+        self.state.saw(key, channel.code, parse_datetime(entry.published), entry.pinned)
+        if self.state.unchanged(key, listing_fingerprint(entry)):
             self.crawler.stats.inc_value("govcrawl/listing/unchanged_entries")
             return True
         return False
 
+    def listing_failed(self, channel: Channel) -> None:
+        self.state.channel_failed(channel.code)
+
     def listing_page_done(
-        self, channel: Channel, entries: int, fresh: int, last_page: bool
+        self, channel: Channel, entries: list[ListingEntry], fresh: int, last_page: bool
     ) -> bool:
-        """Record the page; True when paging this channel should go on."""
+        """Record a listing page; True when paging this channel should go on.
+
+        A run stops early at a page of known, unchanged entries, once the channel has been
+        listed to its end before, and once the page reaches past the re-check window."""
         if last_page:
-            if channel.code not in self.listing_failed:
+            if channel.code not in self.state.failed_channels:
                 self.state.channel_listed_to_end(channel.code)
             return False
-        if entries and not fresh and self.state.may_stop_early(channel.code):
-            self.crawler.stats.inc_value("govcrawl/listing/stopped_early")
-            self.logger.info(
-                "channel %s: a whole page of known, unchanged entries; stopping here", channel.code
-            )
-            return False
-        return True
+        if not entries or fresh or not self.state.may_stop_early(channel.code):
+            return True
+        dates = [d for e in entries if not e.pinned and (d := parse_datetime(e.published))]
+        cutoff = datetime.now(CHINA_TZ) - timedelta(days=self.profile.recheck_days)
+        if dates and min(dates) >= cutoff:
+            return True  # still inside the re-check window: keep listing
+        self.crawler.stats.inc_value("govcrawl/listing/stopped_early")
+        self.logger.info(
+            "channel %s: a whole page of known, unchanged entries; stopping here", channel.code
+        )
+        return False
 
     def _selected_channels(self) -> list[Channel]:
         channels = list(self.profile.channels)

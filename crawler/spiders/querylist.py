@@ -84,7 +84,7 @@ class QueryListNavigation:
             listing = parse_listing(response.text, self.profile.base_url)
         except ListingError as exc:
             self.crawler.stats.inc_value("govcrawl/listing/bad_reply")
-            self.listing_failed.add(channel.code)
+            self.listing_failed(channel)
             self.report("bad_listing", where, str(exc))
             if total is not None:  # a later page failed: the pages after it are still known
                 yield from self._next_listing(channel, unitid, page, total)
@@ -95,12 +95,12 @@ class QueryListNavigation:
             self.logger.info("channel %s: %d records on the portal", channel.code, listing.total)
         fresh = 0
         for entry in listing.entries:
-            if self.known_unchanged(entry):
+            if self.note_entry(entry, channel):
                 continue
             fresh += 1
             yield from self.handle_entry(entry, channel)
         pages = math.ceil(listing.total / self.profile.per_page) if listing.total else 0
-        if self.listing_page_done(channel, len(listing.entries), fresh, last_page=page >= pages):
+        if self.listing_page_done(channel, listing.entries, fresh, last_page=page >= pages):
             yield from self._next_listing(channel, unitid, page, listing.total)
 
     def _next_listing(
