@@ -17,6 +17,8 @@ class ArticleItem(scrapy.Item):
     images = scrapy.Field()
     extra = scrapy.Field()  # structured extras (column name, 文号, …)
     fetched_from = scrapy.Field()  # "listing" (JSON) or "page" (article HTML)
+    etag = scrapy.Field()  # the page's validators, for conditional GETs when re-checked
+    last_modified = scrapy.Field()
     listing_hash = scrapy.Field()  # fingerprint of the listing entry (None for a single page)
     # what NormalisePipeline derives
     article_key = scrapy.Field()

@@ -63,6 +63,9 @@ class Article(Base):
     listing_hash: Mapped[str | None] = mapped_column(Text)
     # set when the article's page answered 404/410; cleared when it is seen again
     withdrawn_at: Mapped[datetime | None] = mapped_column(TZ)
+    # validators of the article page, for conditional GETs when it is re-checked
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
     first_seen: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
     last_seen: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())

@@ -29,6 +29,8 @@ class CrawlState:
         self.known = known
         self.backfilled = backfilled
         self.full = full
+        # the stored ETag / Last-Modified of known article pages
+        self.validators: dict[str, tuple[str | None, str | None]] = {}
         self.seen_unchanged: set[str] = set()
         self.listed_to_end: set[str] = set()
         self.gone: set[str] = set()
@@ -41,11 +43,15 @@ class CrawlState:
     @classmethod
     def load(cls, engine: Any, site: str, full: bool = False) -> CrawlState:
         with engine.connect() as conn:
-            known = dict(
-                conn.execute(
-                    select(Article.article_key, Article.listing_hash).where(Article.site == site)
-                ).all()
-            )
+            rows = conn.execute(
+                select(
+                    Article.article_key, Article.listing_hash, Article.etag, Article.last_modified
+                ).where(Article.site == site)
+            ).all()
+            known = {r.article_key: r.listing_hash for r in rows}
+            validators = {
+                r.article_key: (r.etag, r.last_modified) for r in rows if r.etag or r.last_modified
+            }
             backfilled = {
                 channel
                 for (channel,) in conn.execute(
@@ -54,7 +60,9 @@ class CrawlState:
                     )
                 ).all()
             }
-        return cls(site, known, backfilled, full)
+        state = cls(site, known, backfilled, full)
+        state.validators = validators
+        return state
 
     @classmethod
     def empty(cls, site: str) -> CrawlState:

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 COLUMNS = (
     "article_key", "site", "channels", "url", "platform_id", "title", "published_at", "source",
     "author", "body_html", "body_text", "images", "attachments", "extra", "content_hash", "body_hash",
-    "listing_hash",
+    "listing_hash", "etag", "last_modified",
 )  # fmt: skip
 # what an edit can change, and what a version keeps
 VERSIONED = (
@@ -65,6 +65,8 @@ UPSERT = _upsert.on_conflict_do_update(
         ),
         # a page fetched by URL alone has no listing hash: keep the one the listing gave
         "listing_hash": literal_column("COALESCE(excluded.listing_hash, articles.listing_hash)"),
+        "etag": literal_column("COALESCE(excluded.etag, articles.etag)"),
+        "last_modified": literal_column("COALESCE(excluded.last_modified, articles.last_modified)"),
         # seen again: not withdrawn (any more)
         "withdrawn_at": literal_column(
             "NULL"

@@ -10,6 +10,7 @@ logged in ``requests`` so tests can assert on what the crawler sent.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -187,10 +188,21 @@ class PortalServer:
                 raw = self.rfile.read(length).decode("utf-8", "replace") if length else ""
                 server._log(LoggedRequest(method, self.path, dict(self.headers.items()), raw))
                 form = parse_qs(raw, keep_blank_values=True) if method == "POST" else {}
-                status, ctype, body = server.respond(
-                    method, parts.path, parse_qs(parts.query), form, self.headers
-                )
+                reply = server._cached(method, parts.path, form, self.headers)
+                if reply is None:
+                    reply = server.respond(
+                        method, parts.path, parse_qs(parts.query), form, self.headers
+                    )
+                status, ctype, body = reply
+                etag = None
+                if method == "GET" and status == 200 and ctype.startswith("text/html"):
+                    # pages carry an ETag and answer a matching If-None-Match with 304
+                    etag = '"' + hashlib.md5(body).hexdigest() + '"'
+                    if self.headers.get("If-None-Match") == etag:
+                        status, body = 304, b""
                 self.send_response(status)
+                if etag:
+                    self.send_header("ETag", etag)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

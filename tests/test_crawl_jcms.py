@@ -105,3 +105,32 @@ def test_pager_params_from_the_profile_win(db, jcms_server, tmp_path, crawl):
     assert {parse_qs(r.body)["webid"][0] for r in jcms_server.requests if r.method == "POST"} == {
         "99"
     }
+
+
+def test_recheck_window_uses_conditional_gets_and_finds_a_body_edit(
+    db, jcms_server, jcms_profile, crawl
+):
+    assert crawl(jcms_profile).returncode == 0
+    jcms_profile.write_text(
+        jcms_profile.read_text(encoding="utf-8") + "\n[incremental]\nrecheck_days = 5000\n",
+        encoding="utf-8",
+    )
+    portal = jcms_server.portal
+    edited = portal.columns[1].records[7]
+    edited.paragraphs = ["通知内容已更正。"]
+    edited.body_html = "<p>通知内容已更正。</p>"
+    jcms_server.requests.clear()
+
+    assert crawl(jcms_profile).returncode == 0
+    with db.connect() as conn:
+        stats = conn.execute(
+            select(CrawlRun.stats).order_by(CrawlRun.id.desc()).limit(1)
+        ).scalar_one()
+        body = conn.execute(
+            select(Article.body_text).where(Article.platform_id == edited.id)
+        ).scalar_one()
+    conditional = [r for r in jcms_server.requests if "If-None-Match" in r.headers]
+    assert len(conditional) == stats["govcrawl/recheck/requests"] > 100
+    assert stats["govcrawl/recheck/not_modified"] == len(conditional) - 1
+    assert stats["govcrawl/items/updated"] == 1 and stats.get("govcrawl/items/new", 0) == 0
+    assert body == "通知内容已更正。"

@@ -154,3 +154,16 @@ def test_a_parse_only_run_needs_no_database(sample_server, sample_profile, crawl
     assert "Spider error" not in result.stderr and "Traceback" not in result.stderr
     # 265 articles, the 2 that validation would drop, and the shared article's second listing
     assert "'item_scraped_count': 268" in result.stderr
+
+
+def test_prerendered_replies_are_served_from_memory(portal):
+    from urllib.request import Request, urlopen
+
+    from sample_portal.server import SamplePortalServer
+
+    with SamplePortalServer(portal) as server:
+        assert server.prerender() > len(portal.articles)
+        article = next(iter(portal.articles.values()))
+        portal.articles.clear()  # the live portal is gone; the pre-rendered page is still served
+        with urlopen(Request(server.base_url + article.path)) as reply:
+            assert reply.status == 200 and article.title.encode() in reply.read()

@@ -144,6 +144,7 @@ class JcmsNavigation:
                 continue
             seen.add(key)
             if self.note_entry(entry, channel):
+                yield from self.recheck_request(entry, channel)
                 continue
             fresh += 1
             if same_host(entry.url, self.profile.allowed_hosts):

@@ -22,6 +22,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.extraction.article_page import ArticlePage, extract_article, is_challenge_page
+from crawler.extraction.body import body_is_empty
 from crawler.extraction.jcms import article_ids, parse_public_info
 from crawler.extraction.listing import ListingEntry, article_key, listing_fingerprint
 from crawler.extraction.text import CHINA_TZ, parse_datetime
@@ -100,6 +101,27 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
             None,
             canonicalize_url(entry.url, self.profile.base_url) if entry.url else None,
         )
+
+    def recheck_request(self, entry: ListingEntry, channel: Channel) -> Iterator[scrapy.Request]:
+        """A conditional GET of a known, unchanged entry's page when it is in the re-check
+        window: its listing may not show an edit of the body (JCMS listings never do)."""
+        published = parse_datetime(entry.published)
+        cutoff = datetime.now(CHINA_TZ) - timedelta(days=self.profile.recheck_days)
+        if self.state.full or not entry.url or published is None or published < cutoff:
+            return
+        if self.profile.platform == "querylist" and not body_is_empty(entry.body_html):
+            return  # the body is in the listing, and the fingerprint already covers it
+        headers = {}
+        etag, last_modified = self.state.validators.get(self.entry_key(entry) or "", (None, None))
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        self.crawler.stats.inc_value("govcrawl/recheck/requests")
+        request = self.article_request(entry.url, entry, channel)
+        request.headers.update(headers)
+        request.meta["handle_httpstatus_list"] = [304]
+        yield request
 
     def note_entry(self, entry: ListingEntry, channel: Channel) -> bool:
         """Record a listed entry; True when an earlier run stored it exactly as listed now."""
@@ -183,9 +205,12 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
     def parse_article(
         self, response: Response, entry: ListingEntry | None, channel: Channel | None
     ) -> Iterator[ArticleItem]:
-        if not hasattr(response, "text"):
+        if not hasattr(response, "text") and response.status != 304:
             ctype = response.headers.get("Content-Type", b"").decode(errors="replace")
             self.report("not_html", response.url, f"{ctype} is not a page")
+            return
+        if response.status == 304:
+            self.crawler.stats.inc_value("govcrawl/recheck/not_modified")
             return
         text = response.text
         if text.count("\ufffd") > max(3, len(text) * UNDECODABLE_SHARE):
@@ -199,7 +224,12 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
             return
         page = extract_article(text, response.url)
         self.crawler.stats.inc_value(f"govcrawl/body/extractor/{page.body_extractor}")
-        yield self.item_from(entry, channel, page=page, url=response.url, html=text)
+        item = self.item_from(entry, channel, page=page, url=response.url, html=text)
+        item["etag"] = (response.headers.get("ETag") or b"").decode("latin-1") or None
+        item["last_modified"] = (response.headers.get("Last-Modified") or b"").decode(
+            "latin-1"
+        ) or None
+        yield item
 
     def item_from(
         self,

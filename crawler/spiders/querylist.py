@@ -96,6 +96,7 @@ class QueryListNavigation:
         fresh = 0
         for entry in listing.entries:
             if self.note_entry(entry, channel):
+                yield from self.recheck_request(entry, channel)
                 continue
             fresh += 1
             yield from self.handle_entry(entry, channel)
