@@ -143,5 +143,8 @@ class CrawlIssue(Base):
     # fetch_failed | bad_listing | invalid | blocked | no_unitid | …
     kind: Mapped[str] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
+    # the article the listing promised, when known: it is retried by the next runs, and does
+    # not keep an incremental run from stopping early
+    article_key: Mapped[str | None] = mapped_column(Text, index=True)
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())

@@ -97,8 +97,15 @@ class CrawlRunRecorder:
             "crawl run %d started for site %s", self.run_id, profile.name if profile else "?"
         )
 
-    def issue_reported(self, kind: str, url: str | None, reason: str, spider: Any = None) -> None:
-        self.issues.append({"kind": kind, "url": url, "reason": reason})
+    def issue_reported(
+        self,
+        kind: str,
+        url: str | None,
+        reason: str,
+        article_key: str | None = None,
+        spider: Any = None,
+    ) -> None:
+        self.issues.append({"kind": kind, "url": url, "reason": reason, "article_key": article_key})
         if len(self.issues) >= 500:
             self._write_issues()
 

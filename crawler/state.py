@@ -16,7 +16,7 @@ from scrapy import signals
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from crawler.models import Article, ChannelState
+from crawler.models import Article, ChannelState, CrawlIssue
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ class CrawlState:
         self.known = known
         self.backfilled = backfilled
         self.full = full
+        self.failed: set[str] = set()
         # the stored ETag / Last-Modified of known article pages
         self.validators: dict[str, tuple[str | None, str | None]] = {}
         self.seen_unchanged: set[str] = set()
@@ -60,8 +61,23 @@ class CrawlState:
                     )
                 ).all()
             }
+            # articles a listing promised that no run could store yet
+            failed = {
+                key
+                for (key,) in conn.execute(
+                    select(CrawlIssue.article_key)
+                    .where(CrawlIssue.site == site, CrawlIssue.article_key.is_not(None))
+                    .where(
+                        CrawlIssue.article_key.not_in(
+                            select(Article.article_key).where(Article.site == site)
+                        )
+                    )
+                    .distinct()
+                ).all()
+            }
         state = cls(site, known, backfilled, full)
         state.validators = validators
+        state.failed = failed
         return state
 
     @classmethod
@@ -76,6 +92,9 @@ class CrawlState:
             return False
         self.seen_unchanged.add(key)
         return True
+
+    def failed_before(self, key: str | None) -> bool:
+        return key is not None and key in self.failed
 
     def is_known(self, key: str | None) -> bool:
         return key is not None and key in self.known

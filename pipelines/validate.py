@@ -38,6 +38,11 @@ class ValidatePipeline:
         if "published_at" in missing and item.get("published"):
             reason += f" (unparsable date {item.get('published')!r})"
         self.crawler.signals.send_catch_log(
-            issue_reported, kind="invalid", url=where, reason=reason, spider=self.crawler.spider
+            issue_reported,
+            kind="invalid",
+            url=where,
+            reason=reason,
+            article_key=item.get("article_key"),
+            spider=self.crawler.spider,
         )
         raise DropItem(f"invalid record {where}: {reason}")

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crawler.models import Article, CrawlIssue, CrawlRun
 from tests.groundtruth import expected_fields, mismatches
@@ -134,3 +134,23 @@ def test_recheck_window_uses_conditional_gets_and_finds_a_body_edit(
     assert stats["govcrawl/recheck/not_modified"] == len(conditional) - 1
     assert stats["govcrawl/items/updated"] == 1 and stats.get("govcrawl/items/new", 0) == 0
     assert body == "通知内容已更正。"
+
+
+def test_a_second_jcms_run_stops_at_the_column_pages(db, jcms_server, jcms_profile, crawl):
+    assert crawl(jcms_profile).returncode == 0
+    jcms_server.requests.clear()
+    assert crawl(jcms_profile).returncode == 0
+    with db.connect() as conn:
+        stats = conn.execute(
+            select(CrawlRun.stats).order_by(CrawlRun.id.desc()).limit(1)
+        ).scalar_one()
+        count = conn.execute(select(func.count()).select_from(Article)).scalar_one()
+    assert count == len(TRUTH["articles"]) and stats.get("govcrawl/items/new", 0) == 0
+    # the column pages, and a retry of each listed article no run could store (404, undecodable)
+    retried = sorted(d["url"] for d in TRUTH["dropped"])
+    expected = sorted(
+        ["/col/col77926/index.html", "/col/col77927/index.html", "/robots.txt", *retried]
+    )
+    assert sorted(r.path for r in jcms_server.requests) == expected
+    assert stats["govcrawl/listing/retried_entries"] == len(retried)
+    assert stats["govcrawl/listing/stopped_early"] == 2

@@ -143,10 +143,11 @@ class JcmsNavigation:
                 self.crawler.stats.inc_value("govcrawl/listing/overlap")
                 continue
             seen.add(key)
-            if self.note_entry(entry, channel):
+            seen_as = self.note_entry(entry, channel)
+            if seen_as == "unchanged":
                 yield from self.recheck_request(entry, channel)
                 continue
-            fresh += 1
+            fresh += seen_as == "fresh"
             if same_host(entry.url, self.profile.allowed_hosts):
                 yield self.article_request(entry.url, entry, channel)
             else:

@@ -85,12 +85,20 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
         self.single_url = url
 
     # --- bookkeeping ----------------------------------------------------------------------
-    def report(self, kind: str, url: str | None, reason: str, level: str = "error") -> None:
+    def report(
+        self,
+        kind: str,
+        url: str | None,
+        reason: str,
+        entry: ListingEntry | None = None,
+        level: str = "error",
+    ) -> None:
         """Count, log and hand to the run record a URL that did not become an article."""
         self.crawler.stats.inc_value(f"govcrawl/issues/{kind}")
         getattr(self.logger, level)("%s: %s (%s)", kind, url, reason)
+        key = self.entry_key(entry) if entry is not None else None
         self.crawler.signals.send_catch_log(
-            issue_reported, kind=kind, url=url, reason=reason, spider=self
+            issue_reported, kind=kind, url=url, reason=reason, article_key=key, spider=self
         )
 
     def entry_key(self, entry: ListingEntry) -> str | None:
@@ -123,14 +131,19 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
         request.meta["handle_httpstatus_list"] = [304]
         yield request
 
-    def note_entry(self, entry: ListingEntry, channel: Channel) -> bool:
-        """Record a listed entry; True when an earlier run stored it exactly as listed now."""
+    def note_entry(self, entry: ListingEntry, channel: Channel) -> str:
+        """Record a listed entry and say what it is: ``unchanged`` (an earlier run stored it
+        exactly as listed now), ``retry`` (an earlier run could not store it: fetch it again,
+        but it is no news) or ``fresh``."""
         key = self.entry_key(entry)
         self.state.saw(key, channel.code, parse_datetime(entry.published), entry.pinned)
         if self.state.unchanged(key, listing_fingerprint(entry)):
             self.crawler.stats.inc_value("govcrawl/listing/unchanged_entries")
-            return True
-        return False
+            return "unchanged"
+        if self.state.failed_before(key):
+            self.crawler.stats.inc_value("govcrawl/listing/retried_entries")
+            return "retry"
+        return "fresh"
 
     def listing_failed(self, channel: Channel) -> None:
         self.state.channel_failed(channel.code)
@@ -207,19 +220,24 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
     ) -> Iterator[ArticleItem]:
         if not hasattr(response, "text") and response.status != 304:
             ctype = response.headers.get("Content-Type", b"").decode(errors="replace")
-            self.report("not_html", response.url, f"{ctype} is not a page")
+            self.report("not_html", response.url, f"{ctype} is not a page", entry)
             return
         if response.status == 304:
             self.crawler.stats.inc_value("govcrawl/recheck/not_modified")
             return
         text = response.text
         if text.count("\ufffd") > max(3, len(text) * UNDECODABLE_SHARE):
-            self.report("undecodable", response.url, f"cannot be decoded as {response.encoding}")
+            self.report(
+                "undecodable", response.url, f"cannot be decoded as {response.encoding}", entry
+            )
             return
         if is_challenge_page(text):
             self.crawler.stats.inc_value("govcrawl/blocked")
             self.report(
-                "blocked", response.url, f"JavaScript challenge page (HTTP {response.status})"
+                "blocked",
+                response.url,
+                f"JavaScript challenge page (HTTP {response.status})",
+                entry,
             )
             return
         page = extract_article(text, response.url)
@@ -281,8 +299,8 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
         else:
             reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
         self.crawler.stats.inc_value("govcrawl/fetch/failed")
-        self.report("fetch_failed", request.url, reason)
         entry = request.cb_kwargs.get("entry") if request.callback == self.parse_article else None
+        self.report("fetch_failed", request.url, reason, entry)
         if response is not None and response.status in (404, 410) and entry is not None:
             key = self.entry_key(entry)
             if self.state.is_known(key):

@@ -95,10 +95,11 @@ class QueryListNavigation:
             self.logger.info("channel %s: %d records on the portal", channel.code, listing.total)
         fresh = 0
         for entry in listing.entries:
-            if self.note_entry(entry, channel):
+            seen_as = self.note_entry(entry, channel)
+            if seen_as == "unchanged":
                 yield from self.recheck_request(entry, channel)
                 continue
-            fresh += 1
+            fresh += seen_as == "fresh"
             yield from self.handle_entry(entry, channel)
         pages = math.ceil(listing.total / self.profile.per_page) if listing.total else 0
         if self.listing_page_done(channel, listing.entries, fresh, last_page=page >= pages):
