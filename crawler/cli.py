@@ -88,6 +88,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         if code.strip():
             profile.channel(code.strip())
     _database(settings)  # fail fast, before any request, when the database is not there
+    settings.set("GOVCRAWL_MIGRATE_ON_START", False, priority="cmdline")  # just done
     stats, status = run_crawl(
         settings,
         {

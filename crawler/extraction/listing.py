@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
 
 from crawler.extraction.text import parse_datetime
 
@@ -20,6 +22,12 @@ class ListingEntry:
     images: list[str] = field(default_factory=list)
     external: bool = False
     pinned: bool = False  # 置顶: shown above newer entries whatever its date
+
+    @cached_property
+    def published_at(self) -> datetime | None:
+        """``published`` parsed once: navigation, fingerprints and state all ask for it."""
+        return parse_datetime(self.published)
+
     # fields of the record that were present but unreadable ("metadata", "images", …)
     problems: list[str] = field(default_factory=list)
 
@@ -36,7 +44,7 @@ def listing_fingerprint(entry: ListingEntry) -> str:
     """sha256 of everything the listing says about an article: when it is the same as last
     time, an incremental run need not look at the article again."""
     # not the URL: one article listed in two JCMS columns has two URLs and one fingerprint
-    published = parse_datetime(entry.published)
+    published = entry.published_at
     # the date as a moment, not as spelled: two columns may spell it 2025-09-11 and 2025年9月11日
     parts = [entry.title, published.isoformat() if published else (entry.published or ""), entry.source, entry.author, entry.body_html,
              "\x1f".join(entry.images)]  # fmt: skip

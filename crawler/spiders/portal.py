@@ -25,7 +25,7 @@ from crawler.extraction.article_page import ArticlePage, extract_article, is_cha
 from crawler.extraction.body import body_is_empty
 from crawler.extraction.jcms import article_ids, parse_public_info
 from crawler.extraction.listing import ListingEntry, article_key, listing_fingerprint
-from crawler.extraction.text import CHINA_TZ, parse_datetime
+from crawler.extraction.text import CHINA_TZ
 from crawler.extraction.urls import canonicalize_url
 from crawler.items import ArticleItem
 from crawler.profiles import Channel, SiteProfile, load_profile
@@ -113,7 +113,7 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
     def recheck_request(self, entry: ListingEntry, channel: Channel) -> Iterator[scrapy.Request]:
         """A conditional GET of a known, unchanged entry's page when it is in the re-check
         window: its listing may not show an edit of the body (JCMS listings never do)."""
-        published = parse_datetime(entry.published)
+        published = entry.published_at
         cutoff = datetime.now(CHINA_TZ) - timedelta(days=self.profile.recheck_days)
         if self.state.full or not entry.url or published is None or published < cutoff:
             return
@@ -136,7 +136,7 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
         exactly as listed now), ``retry`` (an earlier run could not store it: fetch it again,
         but it is no news) or ``fresh``."""
         key = self.entry_key(entry)
-        self.state.saw(key, channel.code, parse_datetime(entry.published), entry.pinned)
+        self.state.saw(key, channel.code, entry.published_at, entry.pinned)
         if self.state.unchanged(key, listing_fingerprint(entry)):
             self.crawler.stats.inc_value("govcrawl/listing/unchanged_entries")
             return "unchanged"
@@ -161,7 +161,7 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
             return False
         if not entries or fresh or not self.state.may_stop_early(channel.code):
             return True
-        dates = [d for e in entries if not e.pinned and (d := parse_datetime(e.published))]
+        dates = [e.published_at for e in entries if not e.pinned and e.published_at]
         cutoff = datetime.now(CHINA_TZ) - timedelta(days=self.profile.recheck_days)
         if dates and min(dates) >= cutoff:
             return True  # still inside the re-check window: keep listing
