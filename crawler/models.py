@@ -119,8 +119,11 @@ class CrawlRun(Base):
     site: Mapped[str] = mapped_column(Text, index=True)
     spider: Mapped[str] = mapped_column(Text)
     args: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-    # running → succeeded | failed
+    # queued → running → succeeded | failed | timed-out | interrupted; or skipped (site busy)
     status: Mapped[str] = mapped_column(Text, server_default="running")
+    # "cli" (a crawl started by hand) or "scheduler"
+    trigger: Mapped[str] = mapped_column(Text, server_default="cli")
+    exit_code: Mapped[int | None] = mapped_column(Integer)
     finish_reason: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(TZ)

@@ -43,6 +43,7 @@ class Politeness:
 class Schedule:
     cron: str | None = None
     interval_minutes: int | None = None
+    interval_seconds: int | None = None  # for short test schedules
     jitter_seconds: int = 0
 
 
@@ -144,6 +145,7 @@ def parse_profile(
     schedule = Schedule(
         cron=sch.get("cron"),
         interval_minutes=int(sch["interval_minutes"]) if "interval_minutes" in sch else None,
+        interval_seconds=int(sch["interval_seconds"]) if "interval_seconds" in sch else None,
         jitter_seconds=int(sch.get("jitter_seconds", 0)),
     )
 

@@ -77,20 +77,29 @@ class CrawlRunRecorder:
             if k in ("site_arg", "only_channels", "max_pages", "single_url", "mode")
         }
         args = {k: sorted(v) if isinstance(v, set) else v for k, v in args.items() if v is not None}
+        values = {
+            "site": profile.name if profile else spider.name,
+            "spider": spider.name,
+            "args": args,
+            "status": "running",
+            "log_path": self.crawler.settings.get("LOG_FILE"),
+            "pid": os.getpid(),
+            "hostname": socket.gethostname(),
+        }
+        # the scheduler records a run (queued) before it starts the crawl and passes its id
+        given = self.crawler.settings.getint("GOVCRAWL_RUN_ID", 0)
         with self.engine.begin() as conn:
-            self.run_id = conn.execute(
-                insert(CrawlRun)
-                .values(
-                    site=profile.name if profile else spider.name,
-                    spider=spider.name,
-                    args=args,
-                    status="running",
-                    log_path=self.crawler.settings.get("LOG_FILE"),
-                    pid=os.getpid(),
-                    hostname=socket.gethostname(),
-                )
-                .returning(CrawlRun.id)
-            ).scalar_one()
+            if given:
+                self.run_id = conn.execute(
+                    update(CrawlRun)
+                    .where(CrawlRun.id == given)
+                    .values(**values, started_at=datetime.now().astimezone())
+                    .returning(CrawlRun.id)
+                ).scalar_one()
+            else:
+                self.run_id = conn.execute(
+                    insert(CrawlRun).values(**values).returning(CrawlRun.id)
+                ).scalar_one()
         spider.run_id = self.run_id
         self.crawler.stats.set_value("govcrawl/run_id", self.run_id)
         logger.info(

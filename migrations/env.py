@@ -14,8 +14,18 @@ from crawler.settings import GOVCRAWL_HOME
 target_metadata = Base.metadata
 
 
+def include_name(name, type_, parent_names) -> bool:  # type: ignore[no-untyped-def]
+    # APScheduler creates and owns its job store table
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
 def run_migrations(connection) -> None:  # type: ignore[no-untyped-def]
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        compare_type=True,
+        include_name=include_name,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

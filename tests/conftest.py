@@ -71,9 +71,11 @@ def db(migrated_engine: Engine) -> Engine:
     with migrated_engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE articles, article_versions, channel_states, crawl_runs, crawl_issues RESTART IDENTITY CASCADE"
+                "TRUNCATE articles, article_versions, channel_states, crawl_runs, crawl_issues "
+                "RESTART IDENTITY CASCADE"
             )
         )
+        conn.execute(text("DROP TABLE IF EXISTS apscheduler_jobs"))
     return migrated_engine
 
 

@@ -1,0 +1,289 @@
+"""The scheduler daemon behind ``scheduler.py``: jobs from profiles, crawls as child processes.
+
+The scheduler owns timing only. Each job is data (an id, a trigger, a site and its profile
+path) kept in PostgreSQL (APScheduler's SQLAlchemyJobStore, table ``apscheduler_jobs``), so a
+restart keeps next-run times and a run missed while the daemon was down is made up once
+(coalesced) if it is less than GOVCRAWL_MISFIRE_GRACE seconds late. A crawl is ``govcrawl
+crawl <profile>`` in a child process; the daemon records the run (queued → running →
+succeeded | failed | timed-out | interrupted, or skipped) with its exit code and log file.
+A site never crawls twice at once: max_instances=1 within a daemon, and a PostgreSQL advisory
+lock per site across daemons and hosts sharing the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Engine
+
+from crawler.extraction.text import CHINA_TZ
+from crawler.models import CrawlRun
+from crawler.profiles import ProfileError, SiteProfile
+
+ROOT = Path(__file__).resolve().parent.parent
+logger = logging.getLogger("govcrawl.scheduler")
+
+CRON_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+LOCK_SPACE = (
+    7305  # first key of the per-site advisory locks: pg_try_advisory_lock(7305, hashtext(site))
+)
+
+
+def trigger_for(profile: SiteProfile) -> CronTrigger | IntervalTrigger:
+    schedule = profile.schedule
+    jitter = schedule.jitter_seconds or None
+    if schedule.cron:
+        fields = schedule.cron.split()
+        if len(fields) != 5:
+            raise ProfileError(
+                f"profile {profile.name!r}: cron needs 5 fields, got {schedule.cron!r}"
+            )
+        minute, hour, day, month, day_of_week = fields
+        # crontab counts weekdays from Sunday = 0 (or 7); APScheduler 3 from Monday = 0
+        day_of_week = re.sub(r"\d+", lambda m: CRON_DAYS[int(m.group()) % 7], day_of_week)
+        return CronTrigger(
+            minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week,
+            jitter=jitter, timezone=CHINA_TZ,
+        )  # fmt: skip
+    if schedule.interval_minutes or schedule.interval_seconds:
+        return IntervalTrigger(
+            minutes=schedule.interval_minutes or 0, seconds=schedule.interval_seconds or 0,
+            jitter=jitter, timezone=CHINA_TZ,
+        )  # fmt: skip
+    raise ProfileError(f"profile {profile.name!r} has no [schedule] cron or interval_minutes")
+
+
+class SiteRunner:
+    """Runs one crawl of one site: lock, run record, child process, time limit."""
+
+    def __init__(self, engine: Engine, home: str | Path, timeout: float, kill_grace: float) -> None:
+        self.engine = engine
+        self.home = Path(home)
+        self.timeout = timeout
+        self.kill_grace = kill_grace
+        self.stopping = threading.Event()
+        self.children: set[subprocess.Popen[bytes]] = set()
+        self._lock = threading.Lock()
+
+    def log_path(self, site: str) -> Path:
+        folder = self.home / "logs" / site
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{datetime.now(CHINA_TZ):%Y%m%d-%H%M%S-%f}.log"
+
+    def _record(self, **values: Any) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(
+                insert(CrawlRun).values(**values).returning(CrawlRun.id)
+            ).scalar_one()
+
+    def run(self, site: str, profile_path: str, trigger: str = "scheduler") -> str:
+        """Crawl ``site`` now unless another process is crawling it; return the run's status."""
+        if self.stopping.is_set():
+            return "skipped"  # the daemon is stopping: start nothing new
+        with self.engine.connect() as lock_conn:
+            lock = (LOCK_SPACE, func.hashtext(site))
+            if not lock_conn.execute(select(func.pg_try_advisory_lock(*lock))).scalar():
+                lock_conn.rollback()
+                reason = "skipped: another crawl of this site is running (advisory lock held)"
+                self._record(site=site, spider="portal", status="skipped", trigger=trigger,
+                             finish_reason=reason, finished_at=func.now(), hostname=socket.gethostname())  # fmt: skip
+                logger.warning("crawl %s: %s", site, reason)
+                return "skipped"
+            lock_conn.commit()  # the session-level lock outlives this transaction
+            try:
+                return self._run_locked(site, profile_path, trigger)
+            finally:
+                lock_conn.execute(select(func.pg_advisory_unlock(*lock)))
+                lock_conn.commit()
+
+    def _run_locked(self, site: str, profile_path: str, trigger: str) -> str:
+        log_file = self.log_path(site)
+        run_id = self._record(site=site, spider="portal", status="queued", trigger=trigger,
+                              log_path=str(log_file), hostname=socket.gethostname())  # fmt: skip
+        cmd = [sys.executable, "-m", "crawler.cli", "crawl", profile_path,
+               "--log-file", str(log_file), "-s", f"GOVCRAWL_RUN_ID={run_id}"]  # fmt: skip
+        logger.info("crawl %s: run %d starting, log %s", site, run_id, log_file)
+        started = time.monotonic()
+        child = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        with self._lock:
+            self.children.add(child)
+        outcome = None
+        try:
+            code = child.wait(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            logger.error("crawl %s: still running after %.0f s; stopping it", site, self.timeout)
+            outcome = "timed-out"
+            code = self._stop(child)
+        finally:
+            with self._lock:
+                self.children.discard(child)
+        if self.stopping.is_set() and outcome is None and code != 0:
+            outcome = "interrupted"
+        return self._finish(run_id, site, code, outcome, time.monotonic() - started)
+
+    def _stop(self, child: subprocess.Popen[bytes]) -> int:
+        """SIGTERM (Scrapy closes the spider cleanly), then SIGKILL after the grace period."""
+        child.send_signal(signal.SIGTERM)
+        try:
+            return child.wait(timeout=self.kill_grace)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            return child.wait()
+
+    def _finish(self, run_id: int, site: str, code: int, outcome: str | None, took: float) -> str:
+        with self.engine.begin() as conn:
+            status = conn.execute(select(CrawlRun.status).where(CrawlRun.id == run_id)).scalar_one()
+            values: dict[str, Any] = {"exit_code": code}
+            if outcome is not None:
+                values.update(status=outcome, finish_reason=f"{outcome} (exit code {code})")
+            elif status in ("queued", "running"):  # the crawl died before it could say
+                values.update(
+                    status="failed", finish_reason=f"crawl process exited with code {code}"
+                )
+            conn.execute(
+                update(CrawlRun)
+                .where(CrawlRun.id == run_id)
+                .values(**values, finished_at=func.coalesce(CrawlRun.finished_at, func.now()))
+            )
+            final = values.get("status", status)
+        level = logging.INFO if final == "succeeded" else logging.ERROR
+        logger.log(
+            level, "crawl %s: run %d %s, exit code %s, %.1f s", site, run_id, final, code, took
+        )
+        return final
+
+    def stop_all(self) -> None:
+        self.stopping.set()
+        with self._lock:
+            children = list(self.children)
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+
+
+RUNNER: SiteRunner | None = None
+
+
+def run_scheduled(site: str, profile_path: str) -> str:
+    """The job function (referenced by name in the job store)."""
+    assert RUNNER is not None, "the daemon sets RUNNER before it starts"
+    return RUNNER.run(site, profile_path)
+
+
+def build_scheduler(engine: Engine, max_sites: int, misfire_grace: int) -> BackgroundScheduler:
+    return BackgroundScheduler(
+        timezone=CHINA_TZ,
+        jobstores={"default": SQLAlchemyJobStore(engine=engine), "memory": MemoryJobStore()},
+        executors={"default": ThreadPoolExecutor(max_sites), "health": ThreadPoolExecutor(1)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": misfire_grace},
+    )
+
+
+def reconcile_jobs(
+    scheduler: BackgroundScheduler, profiles: list[SiteProfile], prune: bool
+) -> None:
+    """Make the stored jobs match the profiles, keeping next-run times of unchanged jobs."""
+    wanted = {f"crawl:{p.name}": p for p in profiles}
+    for job_id, profile in wanted.items():
+        trigger = trigger_for(profile)
+        args = [profile.name, str(profile.path)]
+        job = scheduler.get_job(job_id)
+        if job is None:
+            scheduler.add_job(
+                run_scheduled, trigger, args=args, id=job_id, name=f"crawl {profile.name}"
+            )
+        elif str(job.trigger) != str(trigger) or list(job.args) != args:
+            scheduler.modify_job(job_id, args=args)
+            scheduler.reschedule_job(job_id, trigger=trigger)
+            logger.info("job %s: schedule changed to %s", job_id, trigger)
+    if prune:
+        for job in scheduler.get_jobs(jobstore="default"):
+            if job.id.startswith("crawl:") and job.id not in wanted:
+                logger.info("job %s: no profile any more; removed", job.id)
+                job.remove()
+
+
+def serve(
+    engine: Engine,
+    profiles: list[SiteProfile],
+    *,
+    home: str | Path,
+    timeout: float,
+    kill_grace: float,
+    max_sites: int,
+    misfire_grace: int,
+    health_seconds: int,
+    prune: bool,
+) -> int:
+    """Run the daemon until SIGTERM or SIGINT."""
+    global RUNNER
+    RUNNER = SiteRunner(engine, home, timeout, kill_grace)
+    scheduler = build_scheduler(engine, max_sites, misfire_grace)
+    stop = threading.Event()
+
+    def health() -> None:
+        if stop.is_set():
+            return
+        jobs = [j for j in scheduler.get_jobs() if j.id.startswith("crawl:") and j.next_run_time]
+        upcoming = min(jobs, key=lambda j: j.next_run_time) if jobs else None
+        with RUNNER._lock:
+            running = len(RUNNER.children)
+        logger.info(
+            "alive: %d site jobs, %d crawl(s) running; next %s at %s", len(jobs), running,
+            upcoming.id if upcoming else "-", upcoming.next_run_time if upcoming else "-",
+        )  # fmt: skip
+
+    received: list[int] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        # only set a flag here: logging or taking locks inside a signal handler can deadlock
+        received.append(signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    scheduler.start(paused=True)
+    reconcile_jobs(scheduler, profiles, prune)
+    scheduler.add_job(
+        health,
+        IntervalTrigger(seconds=health_seconds),
+        id="health",
+        jobstore="memory",
+        executor="health",
+    )
+    scheduler.resume()
+    logger.info(
+        "scheduler started with %d site(s): %s", len(profiles), ", ".join(p.name for p in profiles)
+    )
+    health()
+    stop.wait()
+    logger.info(
+        "signal %s: no new runs; stopping %d running crawl(s)", received[0], len(RUNNER.children)
+    )
+    scheduler.pause()
+    RUNNER.stop_all()
+    scheduler.shutdown(wait=True)  # the running jobs record their crawls as interrupted
+    logger.info("scheduler stopped")
+    return 0

@@ -1,0 +1,225 @@
+"""The scheduler daemon with real processes, real time (short intervals) and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from crawler.models import CrawlRun
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def daemon(*args: str, database_url: str, home: Path, **env: str) -> subprocess.Popen[str]:
+    """The daemon as a process, its log in ``home/daemon.log`` (a pipe nobody reads would fill)."""
+    home.mkdir(parents=True, exist_ok=True)
+    full_env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "GOVCRAWL_HOME": str(home),
+        "GOVCRAWL_HEALTH_SECONDS": "1",
+        **env,
+    }
+    log = open(home / "daemon.log", "w", encoding="utf-8")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(
+        [sys.executable, "scheduler.py", *args],
+        cwd=ROOT,
+        env=full_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    proc.log_path = home / "daemon.log"  # type: ignore[attr-defined]
+    log.close()
+    return proc
+
+
+def stop(proc: subprocess.Popen[str], timeout: float = 60) -> str:
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=timeout)
+    return proc.log_path.read_text(encoding="utf-8")  # type: ignore[attr-defined]
+
+
+def wait_for(db, condition: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db.connect() as conn:
+            if conn.execute(text(f"SELECT {condition}")).scalar():
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"not within {timeout} s: {condition}")
+
+
+def profile_with(profile: Path, schedule: str, slow: bool = False) -> Path:
+    body = profile.read_text(encoding="utf-8").replace(
+        "[schedule]\ninterval_minutes = 60", f"[schedule]\n{schedule}"
+    )
+    if slow:  # one request at a time, 50 ms apart: a crawl of a few seconds
+        body = body.replace("concurrent_requests = 8", "concurrent_requests = 1").replace(
+            "download_delay = 0", "download_delay = 0.05"
+        )
+    profile.write_text(body, encoding="utf-8")
+    return profile
+
+
+def test_a_job_fires_on_schedule_and_a_failing_site_does_not_stop_later_runs(
+    db, database_url, sample_profile, tmp_path
+):
+    good = profile_with(sample_profile, "interval_seconds = 2")
+    down = tmp_path / "down.toml"
+    down.write_text(
+        'name = "down"\nbase_url = "http://127.0.0.1:9"\nplatform = "querylist"\nsite_code = "x"\n'
+        "[politeness]\ndownload_delay = 0\nautothrottle = false\n[schedule]\ninterval_seconds = 2\n"
+        '[[channels]]\ncode = "a"\nunitid = "1"\n',
+        encoding="utf-8",
+    )
+    proc = daemon(
+        "--site", str(good), "--site", str(down), database_url=database_url, home=tmp_path
+    )
+    try:
+        wait_for(
+            db,
+            "(SELECT count(*) FROM crawl_runs WHERE site = 'down' AND status = 'failed') >= 2",
+            90,
+        )
+        wait_for(
+            db,
+            "(SELECT count(*) FROM crawl_runs WHERE site = 'sample' AND status = 'succeeded') >= 2",
+            90,
+        )
+    finally:
+        out = stop(proc)
+    assert proc.returncode == 0, out
+    assert "alive:" in out and "scheduler stopped" in out
+    with db.connect() as conn:
+        runs = conn.execute(
+            select(CrawlRun.site, CrawlRun.trigger, CrawlRun.exit_code, CrawlRun.log_path).where(
+                CrawlRun.status.in_(["succeeded", "failed"])
+            )
+        ).all()
+    assert all(r.trigger == "scheduler" and r.log_path and Path(r.log_path).exists() for r in runs)
+    assert {r.exit_code for r in runs if r.site == "down"} == {1}
+
+
+def test_a_restart_keeps_the_schedule(db, database_url, sample_profile, tmp_path):
+    profile = profile_with(sample_profile, "interval_minutes = 60")
+    first = daemon("--site", str(profile), database_url=database_url, home=tmp_path)
+    try:
+        wait_for(db, "to_regclass('apscheduler_jobs') IS NOT NULL")
+        wait_for(db, "(SELECT count(*) FROM apscheduler_jobs) = 1")
+    finally:
+        stop(first)
+    with db.connect() as conn:
+        before = conn.execute(text("SELECT id, next_run_time FROM apscheduler_jobs")).one()
+    time.sleep(1.5)
+    second = daemon("--site", str(profile), database_url=database_url, home=tmp_path)
+    try:
+        time.sleep(3)
+    finally:
+        out = stop(second)
+    with db.connect() as conn:
+        after = conn.execute(text("SELECT id, next_run_time FROM apscheduler_jobs")).one()
+    assert before == after, out  # not pushed back by the restart
+    assert before.id == "crawl:sample"
+
+
+def test_two_daemons_on_one_database_never_crawl_a_site_twice_at_once(
+    db, database_url, sample_profile, tmp_path
+):
+    profile = profile_with(sample_profile, "interval_seconds = 1", slow=True)
+    first = daemon("--site", str(profile), database_url=database_url, home=tmp_path / "a")
+    second = daemon("--site", str(profile), database_url=database_url, home=tmp_path / "b")
+    try:
+        wait_for(db, "(SELECT count(*) FROM crawl_runs WHERE status = 'succeeded') >= 3", 120)
+        wait_for(db, "(SELECT count(*) FROM crawl_runs WHERE status = 'skipped') >= 1", 60)
+    finally:
+        stop(first)
+        stop(second)
+    with db.connect() as conn:
+        runs = conn.execute(
+            select(CrawlRun.started_at, CrawlRun.finished_at, CrawlRun.hostname)
+            .where(CrawlRun.status.in_(["succeeded", "failed", "interrupted", "timed-out"]))
+            .order_by(CrawlRun.started_at)
+        ).all()
+    assert len(runs) >= 3
+    for earlier, later in zip(runs, runs[1:], strict=False):
+        assert earlier.finished_at <= later.started_at, (earlier, later)
+
+
+@pytest.fixture
+def hanging_server():
+    """Accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+    stopping = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stopping.is_set():
+            try:
+                conn, _ = server.accept()
+                held.append(conn)
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stopping.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_a_hung_crawl_is_killed_and_marked_timed_out(db, database_url, hanging_server, tmp_path):
+    hung = tmp_path / "hung.toml"
+    hung.write_text(
+        f'name = "hung"\nbase_url = "{hanging_server}"\nplatform = "querylist"\nsite_code = "x"\n'
+        '[politeness]\ndownload_delay = 0\nautothrottle = false\n[[channels]]\ncode = "a"\nunitid = "1"\n',
+        encoding="utf-8",
+    )
+    env = {**os.environ, "DATABASE_URL": database_url, "GOVCRAWL_HOME": str(tmp_path),
+           "GOVCRAWL_CRAWL_TIMEOUT": "6", "GOVCRAWL_KILL_GRACE": "2"}  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "scheduler.py", "--once", "--site", str(hung)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    with db.connect() as conn:
+        run = conn.execute(select(CrawlRun)).one()
+    assert run.status == "timed-out" and run.exit_code is not None and run.finished_at
+    assert "still running after 6 s" in result.stderr
+
+
+def test_sigterm_mid_run_leaves_no_orphan_and_an_interrupted_record(
+    db, database_url, sample_profile, tmp_path
+):
+    profile = profile_with(sample_profile, "interval_seconds = 1", slow=True)
+    proc = daemon("--site", str(profile), database_url=database_url, home=tmp_path)
+    try:
+        wait_for(db, "EXISTS (SELECT 1 FROM crawl_runs WHERE status = 'running')", 60)
+    finally:
+        out = stop(proc)
+    assert proc.returncode == 0, out
+    with db.connect() as conn:
+        runs = conn.execute(select(CrawlRun.status, CrawlRun.pid)).all()
+    assert [r.status for r in runs] == ["interrupted"], out
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):
+        os.kill(runs[0].pid, 0)  # the crawl process is gone
