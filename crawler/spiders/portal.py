@@ -42,6 +42,7 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
     name = "portal"
     profile: SiteProfile
     state: CrawlState
+    recheck_cutoff: datetime
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
@@ -60,6 +61,8 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
         # what earlier runs saw; CrawlStateKeeper loads it when the spider opens (without a
         # database, as in a parse-only run, every entry counts as new)
         spider.state = CrawlState.empty(spider.profile.name)
+        # entries published after this are re-listed (and re-checked) by every run
+        spider.recheck_cutoff = datetime.now(CHINA_TZ) - timedelta(days=spider.profile.recheck_days)
         return spider
 
     def __init__(
@@ -114,8 +117,7 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
         """A conditional GET of a known, unchanged entry's page when it is in the re-check
         window: its listing may not show an edit of the body (JCMS listings never do)."""
         published = entry.published_at
-        cutoff = datetime.now(CHINA_TZ) - timedelta(days=self.profile.recheck_days)
-        if self.state.full or not entry.url or published is None or published < cutoff:
+        if self.state.full or not entry.url or published is None or published < self.recheck_cutoff:
             return
         if self.profile.platform == "querylist" and not body_is_empty(entry.body_html):
             return  # the body is in the listing, and the fingerprint already covers it
@@ -162,8 +164,7 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
         if not entries or fresh or not self.state.may_stop_early(channel.code):
             return True
         dates = [e.published_at for e in entries if not e.pinned and e.published_at]
-        cutoff = datetime.now(CHINA_TZ) - timedelta(days=self.profile.recheck_days)
-        if dates and min(dates) >= cutoff:
+        if dates and min(dates) >= self.recheck_cutoff:
             return True  # still inside the re-check window: keep listing
         self.crawler.stats.inc_value("govcrawl/listing/stopped_early")
         self.logger.info(
