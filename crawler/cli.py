@@ -180,6 +180,83 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if status == "succeeded" else 1
 
 
+def _query_engine(args: argparse.Namespace) -> Any:
+    import signal
+
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `govcrawl runs | head` ends quietly
+    return _database(_settings(args))
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from crawler import query
+
+    query.write(query.runs(_query_engine(args), args.site, args.limit), args.format)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from crawler import query
+
+    record, issues = query.run(_query_engine(args), args.run_id)
+    if args.format != "table":
+        query.write([{**record, "issues": issues}], args.format)
+        return 0
+    stats = record.pop("stats") or {}
+    query.write([{"field": k, "value": v} for k, v in record.items()])
+    print()
+    query.write([{"stat": k, "value": v} for k, v in sorted(stats.items())])
+    if issues:
+        print()
+        query.write(issues)
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    import time
+
+    from crawler import query
+
+    engine = _query_engine(args)
+    record, _ = query.run(engine, args.run_id)
+    path = record["log_path"]
+    if not path or not Path(path).exists():
+        return _fail(f"run {args.run_id} has no log file{f' (expected {path})' if path else ''}; "
+                     "crawls started by the scheduler or with --log-file have one")  # fmt: skip
+    with open(path, encoding="utf-8", errors="replace") as log:
+        while True:
+            chunk = log.read()
+            if chunk:
+                sys.stdout.write(chunk)
+                sys.stdout.flush()
+            if not args.follow or query.run(engine, args.run_id)[0]["finished_at"] is not None:
+                sys.stdout.write(log.read())
+                return 0
+            time.sleep(0.5)
+
+
+def cmd_sites(args: argparse.Namespace) -> int:
+    from crawler import query
+
+    query.write(query.sites(_query_engine(args)), args.format)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from crawler import query
+
+    article = query.show(_query_engine(args), args.article)
+    if args.format != "table":
+        query.write([article], args.format)
+        return 0
+    body = article.pop("body_text")
+    versions = article.pop("versions")
+    query.write([{"field": k, "value": v} for k, v in article.items()])
+    print(f"\n{body}\n")
+    if versions:
+        query.write(versions)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="govcrawl", description="Crawl Chinese government portals into PostgreSQL."
@@ -218,6 +295,31 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query", nargs="?", help="run this one statement and exit")
     sql.set_defaults(func=cmd_sql)
 
+    def with_format(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--format", choices=("table", "json", "jsonl", "csv"), default="table")
+        return p
+
+    runs = with_format(sub.add_parser("runs", help="recent crawl runs"))
+    runs.add_argument("--site")
+    runs.add_argument("--limit", type=int, default=20)
+    runs.set_defaults(func=cmd_runs)
+    run = with_format(sub.add_parser("run", help="every stat and issue of one run"))
+    run.add_argument("run_id", type=int)
+    run.set_defaults(func=cmd_run)
+    logs = sub.add_parser("logs", help="the log file of one run")
+    logs.add_argument("run_id", type=int)
+    logs.add_argument(
+        "--follow", "-f", action="store_true", help="keep printing until the run finishes"
+    )
+    logs.set_defaults(func=cmd_logs)
+    sites = with_format(
+        sub.add_parser("sites", help="each site: articles, last successful run, newest article")
+    )
+    sites.set_defaults(func=cmd_sites)
+    show = with_format(sub.add_parser("show", help="one article (id or URL) with its versions"))
+    show.add_argument("article")
+    show.set_defaults(func=cmd_show)
+
     demo = sub.add_parser("demo", help="serve the sample portal on 127.0.0.1 and crawl it")
     demo.add_argument(
         "-s", "--set", action="append", metavar="NAME=VALUE", help="override a Scrapy setting"
@@ -229,11 +331,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from crawler.database import DatabaseError
     from crawler.profiles import ProfileError
+    from crawler.query import QueryError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DatabaseError, ProfileError) as exc:  # one clear line, never a traceback
+    except (DatabaseError, ProfileError, QueryError) as exc:  # one clear line, never a traceback
         return _fail(str(exc))
 
 
