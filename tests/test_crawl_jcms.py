@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import func, select
 
 from crawler.models import Article, CrawlIssue, CrawlRun
-from tests.groundtruth import expected_fields, mismatches
+from tests.support import expected_fields, latest_stats, mismatches
 
 ROOT = Path(__file__).resolve().parent.parent
 NOISE = (
@@ -122,10 +122,8 @@ def test_recheck_window_uses_conditional_gets_and_finds_a_body_edit(
     jcms_server.requests.clear()
 
     assert crawl(jcms_profile).returncode == 0
+    stats = latest_stats(db)
     with db.connect() as conn:
-        stats = conn.execute(
-            select(CrawlRun.stats).order_by(CrawlRun.id.desc()).limit(1)
-        ).scalar_one()
         body = conn.execute(
             select(Article.body_text).where(Article.platform_id == edited.id)
         ).scalar_one()
@@ -140,10 +138,8 @@ def test_a_second_jcms_run_stops_at_the_column_pages(db, jcms_server, jcms_profi
     assert crawl(jcms_profile).returncode == 0
     jcms_server.requests.clear()
     assert crawl(jcms_profile).returncode == 0
+    stats = latest_stats(db)
     with db.connect() as conn:
-        stats = conn.execute(
-            select(CrawlRun.stats).order_by(CrawlRun.id.desc()).limit(1)
-        ).scalar_one()
         count = conn.execute(select(func.count()).select_from(Article)).scalar_one()
     assert count == len(TRUTH["articles"]) and stats.get("govcrawl/items/new", 0) == 0
     # the column pages, and a retry of each listed article no run could store (404, undecodable)

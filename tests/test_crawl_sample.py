@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 from sqlalchemy import func, select
 
 from crawler.models import Article, CrawlIssue, CrawlRun
-from tests.groundtruth import expected_fields, mismatches
+from tests.support import expected_fields, latest_stats, mismatches
 
 ROOT = Path(__file__).resolve().parent.parent
 NOISE = ("<script", "javascript:", "分享到", "打印本页", "原文链接", "免责声明", "字体：")
@@ -53,9 +53,7 @@ def test_a_second_crawl_adds_no_row_and_stops_at_page_one(db, sample_server, sam
     assert second.returncode == 0, second.stderr[-4000:]
     with db.connect() as conn:
         assert conn.execute(select(func.count(), func.max(Article.id))).one() == (count, max_id)
-        stats = conn.execute(
-            select(CrawlRun.stats).order_by(CrawlRun.id.desc()).limit(1)
-        ).scalar_one()
+    stats = latest_stats(db)
     assert count == len(TRUTH["articles"])
     assert stats.get("govcrawl/items/new", 0) == 0 and stats.get("govcrawl/items/updated", 0) == 0
     assert stats["govcrawl/listing/stopped_early"] == 3  # the three working channels

@@ -13,18 +13,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from crawler.models import Article, ArticleVersion, ChannelState, CrawlRun
+from crawler.models import Article, ArticleVersion, ChannelState
+from tests.support import latest_stats
 
 ROOT = Path(__file__).resolve().parent.parent
 TRUTH = json.loads((ROOT / "sample_portal" / "ground_truth.json").read_text(encoding="utf-8"))
 CST = timezone(timedelta(hours=8))
-
-
-def latest_stats(db) -> dict:
-    with db.connect() as conn:
-        return conn.execute(
-            select(CrawlRun.stats).order_by(CrawlRun.id.desc()).limit(1)
-        ).scalar_one()
 
 
 def test_a_changed_portal_costs_only_what_changed(db, portal, sample_server, sample_profile, crawl):

@@ -1,9 +1,13 @@
-"""Comparing stored articles with a sample portal's ground truth, field by field."""
+"""Test support: comparing stored articles with a ground truth, reading the last run's stats."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy import select
+
+from crawler.models import CrawlRun
 
 
 def expected_fields(want: dict[str, Any], base: str) -> dict[str, Any]:
@@ -41,3 +45,11 @@ def mismatches(got: Any, expected: dict[str, Any], noise: tuple[str, ...]) -> li
     if got.published_at.utcoffset() is None:
         found.append(f"{got.platform_id} published_at is naive")
     return found
+
+
+def latest_stats(db: Any) -> dict[str, Any]:
+    """The Scrapy stats of the newest crawl run."""
+    with db.connect() as conn:
+        return conn.execute(
+            select(CrawlRun.stats).order_by(CrawlRun.id.desc()).limit(1)
+        ).scalar_one()
