@@ -5,6 +5,9 @@ govcrawl crawl nync                # crawl a site (profile name or path)
 govcrawl crawl nync -c bcyb --max-pages 2
 govcrawl migrate                   # apply database migrations
 govcrawl profiles                  # list the site profiles
+govcrawl search 病虫害 --channel 通知公告 --since 2025-10
+govcrawl export --site nync --format csv -o nync.csv
+govcrawl runs / run ID / logs ID / sites / show ID|URL
 """
 
 from __future__ import annotations
@@ -144,6 +147,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
+    from crawler.extraction.text import CHINA_TZ
     from crawler.models import Article
     from sample_portal.generator import generate_portal
     from sample_portal.profile import write_profile
@@ -176,7 +180,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ).all()
     print(f"\n{total} articles of site 'sample' in {redact(url)}; the newest:")
     for published_at, channels, title in rows:
-        print(f"  {published_at:%Y-%m-%d %H:%M}  {','.join(channels):<10} {title}")
+        print(
+            f"  {published_at.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}  {','.join(channels):<10} {title}"
+        )
     return 0 if status == "succeeded" else 1
 
 
@@ -257,6 +263,83 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _filters(args: argparse.Namespace) -> Any:
+    """The search filters of the command line; a channel may be given by code or by name."""
+    from crawler.profiles import ProfileError, list_profiles
+    from crawler.search import Filters
+
+    channel = args.channel
+    if channel:
+        try:
+            profiles = list_profiles(_settings(args).get("GOVCRAWL_PROFILES_DIR"))
+        except ProfileError:
+            profiles = []
+        named = {
+            c.code
+            for p in profiles
+            if not args.site or p.name == args.site
+            for c in p.channels
+            if c.name == channel
+        }
+        if len(named) == 1:
+            channel = named.pop()
+    return Filters(
+        site=args.site,
+        channel=channel,
+        source=args.source,
+        since=args.since,
+        until=args.until,
+        status=args.status,
+    )
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from crawler import query
+    from crawler.extraction.text import CHINA_TZ
+    from crawler.search import search
+
+    filters = _filters(args)
+    rows = search(_query_engine(args), " ".join(args.text), filters, args.limit)
+    if not rows:
+        print("no matching articles", file=sys.stderr)
+        return 1
+    if args.format == "table":
+        for row in rows:
+            row.pop("url")
+            row["published"] = row["published"].astimezone(CHINA_TZ).strftime("%Y-%m-%d")
+    query.write(rows, args.format)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from crawler import query
+    from crawler.search import EXPORT_FIELDS, export
+
+    filters = _filters(args)
+    text = " ".join(args.text) if args.text else None
+    engine = _query_engine(args)
+    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    count = 0
+    try:
+        if args.format == "csv":
+            import csv
+
+            writer = csv.DictWriter(out, fieldnames=list(EXPORT_FIELDS))
+            writer.writeheader()
+            for row in export(engine, text, filters):
+                writer.writerow(query.csv_row(row))
+                count += 1
+        else:
+            for row in export(engine, text, filters):
+                query.write([row], "jsonl", out)
+                count += 1
+    finally:
+        if args.output:
+            out.close()
+    print(f"exported {count} articles", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="govcrawl", description="Crawl Chinese government portals into PostgreSQL."
@@ -320,6 +403,34 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("article")
     show.set_defaults(func=cmd_show)
 
+    def with_filters(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--site", help="only this site (profile name)")
+        p.add_argument("--channel", help="only this channel (code, or name as in the profile)")
+        p.add_argument("--source", help="only articles whose source (来源) contains this")
+        p.add_argument("--since", help="published on or after this day (YYYY-MM-DD or YYYY-MM)")
+        p.add_argument("--until", help="published on or before this day (YYYY-MM-DD or YYYY-MM)")
+        p.add_argument(
+            "--status", choices=("active", "withdrawn", "all"), default="active",
+            help="active (default): still on the portal; withdrawn: taken down; all",
+        )  # fmt: skip
+        return p
+
+    search = with_format(with_filters(sub.add_parser(
+        "search", help="full-text search (Chinese words and phrases), newest first",
+        description="Find articles whose title or body contains every given term "
+        "(a term is a word or phrase; terms are separated by spaces).",
+    )))  # fmt: skip
+    search.add_argument("text", nargs="+", help="terms, e.g. 病虫害 or 病虫 通知")
+    search.add_argument("--limit", type=int, default=20)
+    search.set_defaults(func=cmd_search)
+    export = with_filters(sub.add_parser(
+        "export", help="stream every matching article (all fields) as JSONL or CSV",
+    ))  # fmt: skip
+    export.add_argument("text", nargs="*", help="optional search terms, as for `search`")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument("-o", "--output", type=Path, help="write to this file (default: stdout)")
+    export.set_defaults(func=cmd_export)
+
     demo = sub.add_parser("demo", help="serve the sample portal on 127.0.0.1 and crawl it")
     demo.add_argument(
         "-s", "--set", action="append", metavar="NAME=VALUE", help="override a Scrapy setting"
@@ -332,11 +443,17 @@ def main(argv: list[str] | None = None) -> int:
     from crawler.database import DatabaseError
     from crawler.profiles import ProfileError
     from crawler.query import QueryError
+    from crawler.search import SearchError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DatabaseError, ProfileError, QueryError) as exc:  # one clear line, never a traceback
+    except (
+        DatabaseError,
+        ProfileError,
+        QueryError,
+        SearchError,
+    ) as exc:  # one clear line, never a traceback
         return _fail(str(exc))
 
 

@@ -14,6 +14,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import DateTime
 
+from crawler.search import Lexemes
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -70,7 +72,13 @@ class Article(Base):
     last_seen: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
 
-    __table_args__ = (Index("ix_articles_channels", "channels", postgresql_using="gin"),)
+    # character bigrams of title and body, for `govcrawl search` (see crawler/search.py)
+    search_vector: Mapped[list[str] | None] = mapped_column(Lexemes)
+
+    __table_args__ = (
+        Index("ix_articles_channels", "channels", postgresql_using="gin"),
+        Index("ix_articles_search_vector", "search_vector", postgresql_using="gin"),
+    )
 
 
 class ArticleVersion(Base):
@@ -119,7 +127,8 @@ class CrawlRun(Base):
     site: Mapped[str] = mapped_column(Text, index=True)
     spider: Mapped[str] = mapped_column(Text)
     args: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-    # queued → running → succeeded | failed | timed-out | interrupted; or skipped (site busy)
+    # queued → running → succeeded | degraded | failed | timed-out | interrupted; or skipped
+    # (site busy); degraded: finished, but a monitor found something wrong (see alerts)
     status: Mapped[str] = mapped_column(Text, server_default="running")
     # "cli" (a crawl started by hand) or "scheduler"
     trigger: Mapped[str] = mapped_column(Text, server_default="cli")
@@ -129,6 +138,8 @@ class CrawlRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(TZ)
     stats: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     log_path: Mapped[str | None] = mapped_column(Text)
+    # what the close-of-run monitors found wrong (a run with any is ``degraded``)
+    alerts: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     pid: Mapped[int | None] = mapped_column(Integer)
     hostname: Mapped[str | None] = mapped_column(Text)
 

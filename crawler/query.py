@@ -1,6 +1,7 @@
 """Read-side queries behind ``govcrawl runs / run / logs / sites / show``, and their output.
 
-Every query is a parameterised SQLAlchemy statement; output is a table on a terminal (CJK-wide
+Every query is a parameterised SQLAlchemy statement; times are shown in Beijing time (the
+portals' own); output is a table on a terminal (CJK-wide
 characters counted as two columns) or JSON, JSONL or CSV for pipes.
 """
 
@@ -17,6 +18,7 @@ from typing import Any, TextIO
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
 
+from crawler.extraction.text import CHINA_TZ
 from crawler.models import Article, ArticleVersion, CrawlIssue, CrawlRun
 
 FORMATS = ("table", "json", "jsonl", "csv")
@@ -28,6 +30,8 @@ class QueryError(LookupError):
 
 # --- output ------------------------------------------------------------------------------------
 def _plain(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(CHINA_TZ).isoformat()
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, timedelta):
@@ -43,7 +47,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.astimezone().strftime("%Y-%m-%d %H:%M")
+        return value.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, timedelta):
         seconds = int(value.total_seconds())
         return (
@@ -54,6 +58,14 @@ def _cell(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ",".join(map(str, value))
     return str(value)
+
+
+def csv_row(row: dict[str, Any]) -> dict[str, Any]:
+    """One row for CSV: lists and dicts as JSON, times as ISO 8601."""
+    return {
+        k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else _plain(v)
+        for k, v in row.items()
+    }
 
 
 def write(rows: Sequence[dict[str, Any]], fmt: str = "table", out: TextIO | None = None) -> None:

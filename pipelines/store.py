@@ -23,6 +23,7 @@ from twisted.internet import task, threads
 from crawler.database import DatabaseError, engine_from_settings
 from crawler.items import ArticleItem
 from crawler.models import Article, ArticleVersion
+from crawler.search import lexemes
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ UPSERT = _upsert.on_conflict_do_update(
         ),
         **{
             name: _upsert.excluded[name]
-            for name in (*VERSIONED, "extra", "content_hash", "body_hash")
+            for name in (*VERSIONED, "extra", "content_hash", "body_hash", "search_vector")
         },  # fmt: skip
         # an article reached under two URLs of one site (JCMS: one per column) keeps the
         # smaller, so the stored URL does not depend on which column was listed first; a site
@@ -140,6 +141,8 @@ def keep_versions(conn: Any, edited: dict[str, dict[str, Any]]) -> None:
 def write_batch(engine: Engine, rows: list[dict[str, Any]]) -> BatchResult:
     """Upsert one batch in one transaction; return how many rows were new, changed, unchanged."""
     rows = coalesce(rows)
+    for row in rows:
+        row["search_vector"] = lexemes(row["title"], row["body_text"])
     keys = [r["article_key"] for r in rows]
     result = BatchResult()
     with engine.begin() as conn:

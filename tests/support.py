@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
 
 from crawler.models import CrawlRun
+from pipelines.normalise import sha256
+
+CST = timezone(timedelta(hours=8))
+
+
+def article_row(key: str, channels=("bcyb",), body="正文。", title="标题", day=1, **extra):
+    """A row as the store pipeline writes it, of site ``s`` with platform id ``key``."""
+    return {
+        "article_key": f"s:id:{key}",
+        "site": "s",
+        "channels": list(channels),
+        "url": extra.pop("url", f"https://x.cn/{key}.html"),
+        "platform_id": key,
+        "title": title,
+        "published_at": datetime(2025, 1, day, tzinfo=CST),
+        "source": "",
+        "author": "",
+        "body_html": f"<p>{body}</p>",
+        "body_text": body,
+        "images": [],
+        "attachments": [],
+        "extra": {},
+        "content_hash": sha256(f"{title}\n{body}"),
+        "body_hash": sha256(body) if body else None,
+        **extra,
+    }
 
 
 def expected_fields(want: dict[str, Any], base: str) -> dict[str, Any]:

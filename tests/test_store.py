@@ -1,36 +1,10 @@
 """Batched upserts against a real PostgreSQL."""
 
-from datetime import datetime, timedelta, timezone
-
 from sqlalchemy import func, select
 
 from crawler.models import Article
-from pipelines.normalise import sha256
 from pipelines.store import write_batch
-
-CST = timezone(timedelta(hours=8))
-
-
-def row(key: str, channels=("bcyb",), body="正文。", title="标题", day=1, **extra):
-    return {
-        "article_key": f"s:id:{key}",
-        "site": "s",
-        "channels": list(channels),
-        "url": extra.pop("url", f"https://x.cn/{key}.html"),
-        "platform_id": key,
-        "title": title,
-        "published_at": datetime(2025, 1, day, tzinfo=CST),
-        "source": "",
-        "author": "",
-        "body_html": f"<p>{body}</p>",
-        "body_text": body,
-        "images": [],
-        "attachments": [],
-        "extra": {},
-        "content_hash": sha256(f"{title}\n{body}"),
-        "body_hash": sha256(body) if body else None,
-        **extra,
-    }
+from tests.support import article_row as row
 
 
 def test_rewriting_the_same_batch_changes_nothing(db):

@@ -1,0 +1,255 @@
+"""Chinese full-text search: a character-bigram ``tsvector`` with a GIN index.
+
+Chinese has no spaces between words, so PostgreSQL's text parsers find no words in it, and
+the embedded server ships no ``pg_trgm``. Every article instead gets the set of its
+character bigrams (``病虫害`` → ``病虫``, ``虫害``) plus the last character of each run of
+text, as a ``tsvector`` of bare lexemes (``articles.search_vector``, GIN-indexed). Runs are
+split on whitespace and punctuation; text is lower-cased.
+
+A query term of
+- one character ``c`` becomes the prefix query ``c:*`` (every occurrence of ``c`` starts a
+  lexeme, so this is exact);
+- two characters is one lexeme, exact;
+- three or more characters is the AND of its bigrams, which every article containing the
+  term matches; the few that hold the bigrams apart are removed by re-checking the term as a
+  substring of the title or body (``strpos``), on the candidates only.
+
+So a search finds exactly the articles whose title or body contains every term.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, cast, func, literal, or_, select, true
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, TSVECTOR
+from sqlalchemy.engine import Engine
+from sqlalchemy.types import Text, TypeDecorator
+
+from crawler.extraction.text import CHINA_TZ
+
+
+def _separator(ch: str) -> bool:
+    return ch.isspace() or unicodedata.category(ch)[0] in "PZC"
+
+
+def runs(text: str) -> list[str]:
+    """The lower-cased runs of ``text`` between whitespace and punctuation."""
+    out: list[str] = []
+    current: list[str] = []
+    for ch in text.lower():
+        if _separator(ch):
+            if current:
+                out.append("".join(current))
+                current = []
+        else:
+            current.append(ch)
+    if current:
+        out.append("".join(current))
+    return out
+
+
+def lexemes(*texts: str | None) -> list[str]:
+    """The sorted set of bigrams and run-final characters of the given texts."""
+    found: set[str] = set()
+    for text in texts:
+        for run in runs(text or ""):
+            found.update(run[i : i + 2] for i in range(len(run) - 1))
+            found.add(run[-1])
+    return sorted(found)
+
+
+_TEXT_ARRAY = ARRAY(Text)
+
+
+class Lexemes(TypeDecorator):
+    """A ``tsvector`` column written from a Python list of lexemes (``array_to_tsvector``)."""
+
+    impl = TSVECTOR
+    cache_ok = True
+
+    def bind_expression(self, bindvalue: Any) -> Any:
+        return func.array_to_tsvector(cast(bindvalue, _TEXT_ARRAY))
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return list(value) if value is not None else []
+
+
+def _quote(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+class SearchError(ValueError):
+    """A query that cannot be run: nothing to search for, a malformed date."""
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed search: the tsquery text and the terms that need a substring re-check."""
+
+    tsquery: str
+    recheck: tuple[str, ...]
+    terms: tuple[str, ...]
+
+
+def parse_query(text: str) -> Query:
+    """``病虫害 通知`` → every term must occur; see the module docstring."""
+    terms = tuple(dict.fromkeys(t.lower() for t in text.split()))
+    parts: list[str] = []
+    recheck: list[str] = []
+    for term in terms:
+        pieces = runs(term)
+        if not pieces:
+            continue  # punctuation only: nothing to look for
+        for piece in pieces:
+            if len(piece) == 1:
+                parts.append(_quote(piece) + ":*")
+            else:
+                parts.extend(_quote(piece[i : i + 2]) for i in range(len(piece) - 1))
+        if len(pieces) > 1 or len(pieces[0]) > 2:
+            recheck.append(term)
+    if not parts:
+        raise SearchError(f"nothing to search for in {text!r}: give a word or a phrase")
+    return Query(" & ".join(dict.fromkeys(parts)), tuple(recheck), terms)
+
+
+def parse_day(value: str | None, option: str, end: bool = False) -> datetime | None:
+    """``2025-10-01`` or ``2025-10`` (Beijing time); ``end`` gives the first instant after it."""
+    if not value:
+        return None
+    try:
+        if len(value) == 7:
+            first = datetime.strptime(value, "%Y-%m").date()
+            day = (first.replace(day=28) + timedelta(days=4)).replace(day=1) if end else first
+            return datetime.combine(day, time(), CHINA_TZ)
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise SearchError(f"{option}: {value!r} is not a date; use YYYY-MM-DD or YYYY-MM") from None
+    if end:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(), CHINA_TZ)
+
+
+STATUSES = ("active", "withdrawn", "all")
+
+
+@dataclass
+class Filters:
+    site: str | None = None
+    channel: str | None = None
+    source: str | None = None
+    since: str | None = None
+    until: str | None = None
+    status: str = "active"
+
+    def conditions(self, article: Any) -> list[ColumnElement[bool]]:
+        since = parse_day(self.since, "--since")
+        until = parse_day(self.until, "--until", end=True)
+        if since and until and since >= until:
+            raise SearchError(f"--since {self.since} is after --until {self.until}")
+        if self.status not in STATUSES:
+            raise SearchError(f"--status must be one of {', '.join(STATUSES)}")
+        out: list[ColumnElement[bool]] = []
+        if self.site:
+            out.append(article.site == self.site)
+        if self.channel:
+            out.append(article.channels.any_() == self.channel)
+        if self.source:
+            out.append(func.strpos(article.source, self.source) > 0)
+        if since:
+            out.append(article.published_at >= since)
+        if until:
+            out.append(article.published_at < until)
+        if self.status == "active":
+            out.append(article.withdrawn_at.is_(None))
+        elif self.status == "withdrawn":
+            out.append(article.withdrawn_at.is_not(None))
+        return out
+
+
+def match(article: Any, query: Query) -> ColumnElement[bool]:
+    condition: ColumnElement[bool] = article.search_vector.op("@@")(
+        cast(literal(query.tsquery), TSQUERY)
+    )
+    checks = [
+        or_(
+            func.strpos(func.lower(article.title), term) > 0,
+            func.strpos(func.lower(article.body_text), term) > 0,
+        )
+        for term in query.recheck
+    ]
+    return and_(condition, *checks) if checks else condition
+
+
+def statement(text: str | None, filters: Filters) -> Any:
+    """The SELECT of every article matching ``text`` (any article when None) and the filters,
+    newest first."""
+    from crawler.models import Article
+
+    where = filters.conditions(Article)
+    if text is not None:
+        where.append(match(Article, parse_query(text)))
+    return (
+        select(Article)
+        .where(and_(true(), *where))
+        .order_by(Article.published_at.desc(), Article.id.desc())
+    )
+
+
+def snippet(body: str, terms: tuple[str, ...], width: int = 24) -> str:
+    """A line of ``body`` around the first occurrence of a term."""
+    flat = " ".join(body.split())
+    lowered = flat.lower()
+    hits = [i for i in (lowered.find(t) for t in terms) if i >= 0]
+    if not hits:
+        return flat[: width * 2]
+    start = max(min(hits) - width, 0)
+    end = min(min(hits) + width, len(flat))
+    return ("…" if start else "") + flat[start:end] + ("…" if end < len(flat) else "")
+
+
+def search(engine: Engine, text: str, filters: Filters, limit: int = 20) -> list[dict[str, Any]]:
+    query = parse_query(text)
+    stmt = statement(text, filters).limit(limit)
+    with engine.connect() as conn:
+        found = conn.execute(stmt).all()
+    return [
+        {
+            "id": a.id,
+            "published": a.published_at,
+            "site": a.site,
+            "channels": a.channels,
+            "title": a.title,
+            "source": a.source,
+            "match": snippet(a.body_text, query.terms),
+            "url": a.url,
+        }
+        for a in found
+    ]
+
+
+EXPORT_FIELDS = (
+    "id", "site", "channels", "url", "title", "published_at", "source", "author", "body_text",
+    "body_html", "images", "attachments", "extra", "duplicate_of", "withdrawn_at", "first_seen",
+    "updated_at",
+)  # fmt: skip
+
+
+def export(
+    engine: Engine, text: str | None, filters: Filters, chunk: int = 500
+) -> Iterator[dict[str, Any]]:
+    """Every matching article, newest first, read through a server-side cursor ``chunk`` rows
+    at a time: memory stays flat however many there are."""
+    from crawler.models import Article
+
+    stmt = statement(text, filters).with_only_columns(
+        *(getattr(Article, name) for name in EXPORT_FIELDS)
+    )
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=chunk).execute(stmt)
+        for row in result:
+            yield dict(row._mapping)
