@@ -3,6 +3,7 @@
     python scheduler.py                 # the daemon (foreground; Ctrl-C or SIGTERM stops it)
     python scheduler.py --list          # each site's schedule and next run time
     python scheduler.py --once          # crawl every site now, one after another; exit 1 if one failed
+                                        # (degraded runs finished: exit 0)
     python scheduler.py --once --site nync
 
 Environment: DATABASE_URL (job store, run records, per-site locks; default the embedded
@@ -24,6 +25,7 @@ from crawler.daemon import SiteRunner, serve, trigger_for
 from crawler.database import DatabaseError, open_database
 from crawler.extraction.text import CHINA_TZ
 from crawler.profiles import ProfileError, list_profiles, load_profile
+from crawler.runs import FINISHED
 
 __all__ = ["main", "trigger_for"]
 
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         failed = [
             p.name
             for p in profiles
-            if runner.run(p.name, str(p.path), trigger="once") != "succeeded"
+            if runner.run(p.name, str(p.path), trigger="once") not in FINISHED
         ]
         if failed:
             print(f"scheduler: failed: {', '.join(failed)}", file=sys.stderr)

@@ -30,8 +30,9 @@ def _settings(args: argparse.Namespace) -> Any:
     for pair in getattr(args, "set", None) or []:
         key, _, value = pair.partition("=")
         settings.set(key, value, priority="cmdline")
-    if getattr(args, "log_file", None):
-        settings.set("LOG_FILE", str(args.log_file), priority="cmdline")
+    log_file = getattr(args, "log_file", None)
+    if log_file is not None and str(log_file) != "-":  # "-": the terminal, no file
+        settings.set("LOG_FILE", str(log_file), priority="cmdline")
     return settings
 
 
@@ -69,6 +70,11 @@ def run_crawl(settings: Any, spider_args: dict[str, Any]) -> tuple[dict[str, Any
     return stats, status
 
 
+# `govcrawl crawl` exits 0 when the run succeeded, 3 when it finished but a monitor failed
+# (degraded: see `govcrawl run ID`), 1 when it failed, 2 on bad input or no database
+EXIT_CODES = {"succeeded": 0, "degraded": 3}
+
+
 def print_summary(site: str, stats: dict[str, Any], status: str) -> None:
     get = stats.get
     print(
@@ -80,6 +86,8 @@ def print_summary(site: str, stats: dict[str, Any], status: str) -> None:
         f"{get('govcrawl/listing/pages', 0)} listing pages, {get('downloader/request_count', 0)} requests, "
         f"{get('govcrawl/fetch/failed', 0)} failed fetches, {get('govcrawl/listing/bad_reply', 0)} bad listing replies"
     )
+    for alert in get("govcrawl/alerts") or []:
+        print(f"  alert: {alert}")
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
@@ -92,6 +100,15 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             profile.channel(code.strip())
     _database(settings)  # fail fast, before any request, when the database is not there
     settings.set("GOVCRAWL_MIGRATE_ON_START", False, priority="cmdline")  # just done
+    if args.log_file is None:  # every run its own log file, pruned by the retention policy
+        from crawler.runs import prune_logs, run_log_path
+
+        log_file = run_log_path(settings.get("GOVCRAWL_HOME"), profile.name)
+        prune_logs(log_file.parent, settings.getint("GOVCRAWL_LOG_KEEP_RUNS"),
+                   settings.getfloat("GOVCRAWL_LOG_KEEP_DAYS"))  # fmt: skip
+        settings.set("LOG_FILE", str(log_file), priority="cmdline")
+    if settings.get("LOG_FILE"):
+        print(f"crawling {profile.name}; log: {settings.get('LOG_FILE')}", file=sys.stderr)
     stats, status = run_crawl(
         settings,
         {
@@ -103,7 +120,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         },
     )
     print_summary(profile.name, stats, status)
-    return 0 if status == "succeeded" else 1
+    return EXIT_CODES.get(status, 1)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -183,7 +200,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(
             f"  {published_at.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}  {','.join(channels):<10} {title}"
         )
-    return 0 if status == "succeeded" else 1
+    return 0 if status in EXIT_CODES else 1
 
 
 def _query_engine(args: argparse.Namespace) -> Any:
@@ -225,9 +242,12 @@ def cmd_logs(args: argparse.Namespace) -> int:
     engine = _query_engine(args)
     record, _ = query.run(engine, args.run_id)
     path = record["log_path"]
-    if not path or not Path(path).exists():
-        return _fail(f"run {args.run_id} has no log file{f' (expected {path})' if path else ''}; "
-                     "crawls started by the scheduler or with --log-file have one")  # fmt: skip
+    if not path:
+        return _fail(f"run {args.run_id} has no log file (it logged to a terminal: "
+                     "`scrapy crawl`, or `govcrawl crawl --log-file -`)")  # fmt: skip
+    if not Path(path).exists():
+        return _fail(f"the log file of run {args.run_id} is gone ({path}); old logs are removed "
+                     "by the retention policy GOVCRAWL_LOG_KEEP_RUNS / GOVCRAWL_LOG_KEEP_DAYS")  # fmt: skip
     with open(path, encoding="utf-8", errors="replace") as log:
         while True:
             chunk = log.read()
@@ -361,8 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="full: ignore what earlier runs saw and list every channel to its end",
     )  # fmt: skip
     crawl.add_argument(
-        "--log-file", type=Path, help="write the crawl log here instead of the terminal"
-    )
+        "--log-file", type=Path,
+        help="write the crawl log here (default: GOVCRAWL_HOME/logs/<site>/<time>.log; "
+        "'-' for the terminal)",
+    )  # fmt: skip
     crawl.add_argument(
         "-s", "--set", action="append", metavar="NAME=VALUE", help="override a Scrapy setting"
     )

@@ -5,7 +5,7 @@ path) kept in PostgreSQL (APScheduler's SQLAlchemyJobStore, table ``apscheduler_
 restart keeps next-run times and a run missed while the daemon was down is made up once
 (coalesced) if it is less than GOVCRAWL_MISFIRE_GRACE seconds late. A crawl is ``govcrawl
 crawl <profile>`` in a child process; the daemon records the run (queued → running →
-succeeded | failed | timed-out | interrupted, or skipped) with its exit code and log file.
+succeeded | degraded | failed | timed-out | interrupted, or skipped) with its exit code and log file.
 A site never crawls twice at once: max_instances=1 within a daemon, and a PostgreSQL advisory
 lock per site across daemons and hosts sharing the database.
 """
@@ -20,7 +20,6 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from sqlalchemy.engine import Engine
 from crawler.extraction.text import CHINA_TZ
 from crawler.models import CrawlRun
 from crawler.profiles import ProfileError, SiteProfile
+from crawler.runs import prune_logs, run_log_path
 
 ROOT = Path(__file__).resolve().parent.parent
 logger = logging.getLogger("govcrawl.scheduler")
@@ -78,14 +78,18 @@ class SiteRunner:
         self.home = Path(home)
         self.timeout = timeout
         self.kill_grace = kill_grace
+        from crawler import settings as defaults
+
+        self.log_keep_runs = defaults.GOVCRAWL_LOG_KEEP_RUNS
+        self.log_keep_days = defaults.GOVCRAWL_LOG_KEEP_DAYS
         self.stopping = threading.Event()
         self.children: set[subprocess.Popen[bytes]] = set()
         self._lock = threading.Lock()
 
     def log_path(self, site: str) -> Path:
-        folder = self.home / "logs" / site
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder / f"{datetime.now(CHINA_TZ):%Y%m%d-%H%M%S-%f}.log"
+        path = run_log_path(self.home, site)
+        prune_logs(path.parent, self.log_keep_runs, self.log_keep_days)
+        return path
 
     def _record(self, **values: Any) -> int:
         with self.engine.begin() as conn:
@@ -140,7 +144,7 @@ class SiteRunner:
         finally:
             with self._lock:
                 self.children.discard(child)
-        if self.stopping.is_set() and outcome is None and code != 0:
+        if self.stopping.is_set() and outcome is None and code not in (0, 3):  # 3: degraded
             outcome = "interrupted"
         return self._finish(run_id, site, code, outcome, time.monotonic() - started)
 
@@ -169,7 +173,7 @@ class SiteRunner:
                 .values(**values, finished_at=func.coalesce(CrawlRun.finished_at, func.now()))
             )
             final = values.get("status", status)
-        level = logging.INFO if final == "succeeded" else logging.ERROR
+        level = {"succeeded": logging.INFO, "degraded": logging.WARNING}.get(final, logging.ERROR)
         logger.log(
             level, "crawl %s: run %d %s, exit code %s, %.1f s", site, run_id, final, code, took
         )

@@ -116,6 +116,7 @@ def runs(engine: Engine, site: str | None = None, limit: int = 20) -> list[dict[
             stats["govcrawl/items/updated"].as_integer().label("updated"),
             stats["govcrawl/items/withdrawn"].as_integer().label("withdrawn"),
             stats["log_count/ERROR"].as_integer().label("errors"),
+            func.jsonb_array_length(CrawlRun.alerts).label("alerts"),
             CrawlRun.finish_reason.label("reason"),
         )  # fmt: skip
         .order_by(CrawlRun.id.desc())
@@ -150,7 +151,7 @@ def run(engine: Engine, run_id: int) -> tuple[dict[str, Any], list[dict[str, Any
 def sites(engine: Engine) -> list[dict[str, Any]]:
     last_ok = (
         select(CrawlRun.site, func.max(CrawlRun.finished_at).label("last_success"))
-        .where(CrawlRun.status == "succeeded")
+        .where(CrawlRun.status.in_(("succeeded", "degraded")))  # degraded runs did finish
         .group_by(CrawlRun.site)
         .subquery()
     )

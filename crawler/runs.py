@@ -1,7 +1,8 @@
 """CrawlRunRecorder: one ``crawl_runs`` row per run, its final stats, and its issues.
 
-Opened when the spider opens (status ``running``), closed with ``succeeded`` or ``failed``
-and the whole Scrapy stats dict; every ``issue_reported`` signal becomes a ``crawl_issues``
+Opened when the spider opens (status ``running``), closed with ``succeeded``, ``degraded``
+(finished, but a monitor of ``crawler/monitors.py`` failed: see ``alerts``) or ``failed``, and
+the whole Scrapy stats dict; every ``issue_reported`` signal becomes a ``crawl_issues``
 row so a person can see, after the run, which URLs did not become articles and why.
 """
 
@@ -11,18 +12,46 @@ import json
 import logging
 import os
 import socket
+import time
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from scrapy import signals
 from sqlalchemy import insert, update
 
+from crawler.extraction.text import CHINA_TZ
 from crawler.models import CrawlIssue, CrawlRun
 from crawler.signals import issue_reported
 
 logger = logging.getLogger(__name__)
 
 SUCCESS_REASONS = {"finished"}
+# runs that went to their end: degraded ones too (a monitor found something to look at)
+FINISHED = ("succeeded", "degraded")
+
+
+def run_log_path(home: str | Path, site: str) -> Path:
+    """Where a new run of ``site`` writes its log: ``GOVCRAWL_HOME/logs/<site>/<time>.log``."""
+    folder = Path(home) / "logs" / site
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{datetime.now(CHINA_TZ):%Y%m%d-%H%M%S-%f}.log"
+
+
+def prune_logs(folder: str | Path, keep_runs: int, keep_days: float) -> list[Path]:
+    """The retention policy of run logs, applied to one site's folder before each run: keep
+    the newest ``keep_runs`` files and, of those, only the ones younger than ``keep_days``
+    days (0 disables either limit). Returns what it deleted."""
+    files = sorted(Path(folder).glob("*.log*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    cutoff = time.time() - keep_days * 86400
+    doomed = [
+        path
+        for rank, path in enumerate(files)
+        if (keep_runs and rank >= keep_runs) or (keep_days and path.stat().st_mtime < cutoff)
+    ]
+    for path in doomed:
+        path.unlink(missing_ok=True)
+    return doomed
 
 
 def run_status(reason: str, stats: dict[str, Any]) -> str:
@@ -131,7 +160,10 @@ class CrawlRunRecorder:
         if self.engine is None or self.run_id is None:
             return
         stats = self.crawler.stats.get_stats()
+        alerts = list(stats.get("govcrawl/alerts") or [])
         status = run_status(reason, stats)
+        if status == "succeeded" and alerts:
+            status = "degraded"
         try:
             self._write_issues()
             with self.engine.begin() as conn:
@@ -140,6 +172,7 @@ class CrawlRunRecorder:
                     .where(CrawlRun.id == self.run_id)
                     .values(
                         status=status,
+                        alerts=alerts,
                         finish_reason=reason,
                         finished_at=datetime.now().astimezone(),
                         stats=json.loads(json.dumps(jsonable_stats(stats))),

@@ -26,9 +26,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, cast, func, literal, or_, select, true
-from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, TSVECTOR
+from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.engine import Engine
-from sqlalchemy.types import Text, TypeDecorator
+from sqlalchemy.types import TypeDecorator
 
 from crawler.extraction.text import CHINA_TZ
 
@@ -63,20 +63,19 @@ def lexemes(*texts: str | None) -> list[str]:
     return sorted(found)
 
 
-_TEXT_ARRAY = ARRAY(Text)
-
-
 class Lexemes(TypeDecorator):
     """A ``tsvector`` column written from a Python list of lexemes (``array_to_tsvector``)."""
 
     impl = TSVECTOR
     cache_ok = True
 
+    # sent as one space-separated string (lexemes hold no whitespace): an array parameter
+    # would put one SQL literal per lexeme into the statement, and parsing those cost 6x
     def bind_expression(self, bindvalue: Any) -> Any:
-        return func.array_to_tsvector(cast(bindvalue, _TEXT_ARRAY))
+        return func.array_to_tsvector(func.string_to_array(bindvalue, " "))
 
     def process_bind_param(self, value: Any, dialect: Any) -> Any:
-        return list(value) if value is not None else []
+        return " ".join(value or ())
 
 
 def _quote(lexeme: str) -> str:
@@ -171,18 +170,27 @@ class Filters:
         return out
 
 
-def match(article: Any, query: Query) -> ColumnElement[bool]:
-    condition: ColumnElement[bool] = article.search_vector.op("@@")(
-        cast(literal(query.tsquery), TSQUERY)
-    )
-    checks = [
-        or_(
-            func.strpos(func.lower(article.title), term) > 0,
-            func.strpos(func.lower(article.body_text), term) > 0,
-        )
+def indexed(article: Any, query: Query) -> ColumnElement[bool]:
+    """The index condition: every article containing the terms matches it."""
+    return article.search_vector.op("@@")(cast(literal(query.tsquery), TSQUERY))
+
+
+def recheck(article: Any, query: Query) -> list[ColumnElement[bool]]:
+    """The substring checks that make the index condition exact."""
+
+    def contains(column: Any, term: str) -> ColumnElement[bool]:
+        # lower() only when the term has letters with a case: it copies the whole text
+        folded = func.lower(column) if term.upper() != term else column
+        return func.strpos(folded, term) > 0
+
+    return [
+        or_(contains(article.title, term), contains(article.body_text, term))
         for term in query.recheck
     ]
-    return and_(condition, *checks) if checks else condition
+
+
+def match(article: Any, query: Query) -> ColumnElement[bool]:
+    return and_(indexed(article, query), *recheck(article, query))
 
 
 def statement(text: str | None, filters: Filters) -> Any:
@@ -212,9 +220,14 @@ def snippet(body: str, terms: tuple[str, ...], width: int = 24) -> str:
     return ("…" if start else "") + flat[start:end] + ("…" if end < len(flat) else "")
 
 
+def first_matches(text: str, filters: Filters, limit: int) -> Any:
+    """The newest ``limit`` matches."""
+    return statement(text, filters).limit(limit)
+
+
 def search(engine: Engine, text: str, filters: Filters, limit: int = 20) -> list[dict[str, Any]]:
     query = parse_query(text)
-    stmt = statement(text, filters).limit(limit)
+    stmt = first_matches(text, filters, limit)
     with engine.connect() as conn:
         found = conn.execute(stmt).all()
     return [

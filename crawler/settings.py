@@ -52,10 +52,28 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 400,
 }
 EXTENSIONS = {
-    # the state keeper closes before the run recorder so the run record has its counts
+    # on close, in this order: the state keeper adds its counts, Spidermon's monitors check
+    # the stats, the run recorder writes stats, alerts and status to crawl_runs
     "crawler.state.CrawlStateKeeper": 50,
+    "spidermon.contrib.scrapy.extensions.Spidermon": 60,
     "crawler.runs.CrawlRunRecorder": 100,
 }
+
+# --- monitors (crawler/monitors.py): a failed check marks a finished run "degraded" ----------
+SPIDERMON_ENABLED = True
+SPIDERMON_SPIDER_CLOSE_MONITORS = ("crawler.monitors.CloseSuite",)
+SPIDERMON_EXPECTED_FINISH_REASONS = ["finished"]
+SPIDERMON_MAX_ERRORS = 0  # ERROR log lines
+SPIDERMON_UNWANTED_HTTP_CODES = [403, 429, 500, 502, 503, 504]
+SPIDERMON_UNWANTED_HTTP_CODES_MAX_COUNT = 10  # responses with one of those codes, per code
+SPIDERMON_MAX_DOWNLOADER_EXCEPTIONS = 10  # timeouts, refused or reset connections
+GOVCRAWL_MAX_BLOCKED_PAGES = 0  # pages that were a JS challenge instead of the article
+GOVCRAWL_MAX_DROPPED_SHARE = 0.05  # items dropped by validation, as a share of all items
+# notifications when a check fails; both off unless set
+GOVCRAWL_NOTIFY_WEBHOOK = os.environ.get("GOVCRAWL_NOTIFY_WEBHOOK", "")  # JSON POST
+# e-mail through Spidermon's SendSmtpEmail: also SPIDERMON_SMTP_USER/PASSWORD/PORT, _EMAIL_SENDER
+SPIDERMON_SMTP_HOST = os.environ.get("SPIDERMON_SMTP_HOST", "")
+SPIDERMON_EMAIL_TO = [a for a in os.environ.get("SPIDERMON_EMAIL_TO", "").split(",") if a]
 # Rows per upsert batch, and the longest time an item waits in the buffer.
 GOVCRAWL_STORE_BATCH_SIZE = 500
 GOVCRAWL_STORE_FLUSH_SECONDS = 5.0
@@ -65,3 +83,8 @@ FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = os.environ.get("GOVCRAWL_LOG_LEVEL", "INFO")
 LOG_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
 LOG_FORMATTER = "crawler.logformatter.GovcrawlLogFormatter"
+# Every run started by `govcrawl crawl` or the scheduler logs to its own file,
+# GOVCRAWL_HOME/logs/<site>/<start time>.log. Before a run starts, its site's folder keeps the
+# newest GOVCRAWL_LOG_KEEP_RUNS files, none older than GOVCRAWL_LOG_KEEP_DAYS (0: no limit).
+GOVCRAWL_LOG_KEEP_RUNS = int(os.environ.get("GOVCRAWL_LOG_KEEP_RUNS", "200"))
+GOVCRAWL_LOG_KEEP_DAYS = float(os.environ.get("GOVCRAWL_LOG_KEEP_DAYS", "90"))

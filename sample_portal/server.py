@@ -13,13 +13,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import socket
+import struct
 import threading
+import time
 from dataclasses import dataclass
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from sample_portal.faults import Faults
 from sample_portal.generator import SITE_CODE, SITE_NAME, SampleArticle, SamplePortal, listing_json
 
 PNG_1PX = bytes.fromhex(
@@ -133,6 +137,7 @@ class PortalServer:
         self.thread: threading.Thread | None = None
         # pre-rendered replies (see prerender()): the benchmark's server must not be the bottleneck
         self.cache: dict[tuple[str, str, str], tuple[int, str, bytes]] | None = None
+        self.faults: Faults | None = None  # see sample_portal/faults.py
 
     @property
     def base_url(self) -> str:
@@ -176,6 +181,20 @@ class PortalServer:
     ) -> tuple[int, str, bytes] | None:
         return None
 
+    def fault_for(
+        self, method: str, path: str, query: dict[str, list[str]], form: dict[str, list[str]]
+    ) -> str | None:
+        if self.faults is None:
+            return None
+        page = ",".join(
+            f"{k}={v[0]}" for k, v in sorted(form.items()) if k in ("channelCode", "current",
+                                                                   "startrecord", "col", "columnid")
+        )  # fmt: skip
+        page += ",".join(
+            f"{k}={v[0]}" for k, v in sorted(query.items()) if k in ("startrecord", "col")
+        )
+        return self.faults.pick(method, path, page)
+
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
@@ -188,12 +207,31 @@ class PortalServer:
                 raw = self.rfile.read(length).decode("utf-8", "replace") if length else ""
                 server._log(LoggedRequest(method, self.path, dict(self.headers.items()), raw))
                 form = parse_qs(raw, keep_blank_values=True) if method == "POST" else {}
+                fault = server.fault_for(method, parts.path, parse_qs(parts.query), form)
+                if fault in ("reset", "slow", "503", "500", "html_200", "challenge", "huge"):
+                    if self._fault(fault):
+                        return
                 reply = server._cached(method, parts.path, form, self.headers)
                 if reply is None:
                     reply = server.respond(
                         method, parts.path, parse_qs(parts.query), form, self.headers
                     )
                 status, ctype, body = reply
+                if fault == "bad_json":
+                    body = body[: len(body) // 2]
+                elif fault == "bad_charset" and ctype.startswith("text/html"):
+                    # the page says UTF-8 but is GBK (a page re-encoded by a proxy)
+                    text = body.decode("utf-8", "replace")
+                    body = text.encode("gbk", "replace")
+                elif fault == "truncated":
+                    self.send_response(status)
+                    self.send_header("Content-Type", ctype)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body[: len(body) // 3])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
                 etag = None
                 if method == "GET" and status == 200 and ctype.startswith("text/html"):
                     # pages carry an ETag and answer a matching If-None-Match with 304
@@ -207,6 +245,39 @@ class PortalServer:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            def _fault(self, kind: str) -> bool:
+                """Answer with a fault; True when the request is done with."""
+                from sample_portal.faults import BUSY_PAGE, CHALLENGE_PAGE
+
+                if kind == "reset":  # close with a TCP RST, no reply at all
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
+                    self.close_connection = True
+                    return True
+                if kind == "slow":  # the reply comes after the crawler stopped waiting
+                    time.sleep(server.faults.slow_seconds)
+                    return False
+                if kind in ("503", "500"):
+                    status, body = int(kind), f"<html><body><h1>{kind}</h1></body></html>".encode()
+                elif kind == "html_200":
+                    status, body = 200, BUSY_PAGE.encode()
+                elif kind == "challenge":
+                    token = hashlib.md5(self.path.encode()).hexdigest()
+                    status = 202 if int(token, 16) % 2 else 412
+                    body = CHALLENGE_PAGE.format(token=token).encode()
+                else:  # huge
+                    status, body = 200, b"<html><body>" + b"x" * server.faults.huge_bytes
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(body)
+                except OSError:  # the crawler hung up on an oversized reply
+                    self.close_connection = True
+                return True
 
             def do_GET(self) -> None:  # noqa: N802
                 self._serve("GET")

@@ -69,7 +69,9 @@ def test_run_record_keeps_stats_and_every_record_that_was_not_stored(
     with db.connect() as conn:
         run = conn.execute(select(CrawlRun)).one()
         issues = conn.execute(select(CrawlIssue.kind, CrawlIssue.url, CrawlIssue.reason)).all()
-    assert run.status == "succeeded" and run.finish_reason == "finished" and run.finished_at
+    # finished, but the two broken channels logged errors: the error monitor flags the run
+    assert run.status == "degraded" and run.finish_reason == "finished" and run.finished_at
+    assert len(run.alerts) == 1 and "'log_count/ERROR'" in run.alerts[0]
     assert run.stats["govcrawl/items/new"] == len(TRUTH["articles"])
     assert run.stats["govcrawl/items/dropped/missing_title"] == 1
     assert run.stats["govcrawl/items/dropped/missing_published_at"] == 1

@@ -19,7 +19,7 @@ def crawl_with_log(sample_profile, database_url, tmp_path):
         database_url=database_url,
         home=tmp_path,
     )
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.returncode == 3, result.stderr[-2000:]  # degraded: two broken channels
     return log
 
 
@@ -29,14 +29,15 @@ def test_runs_lists_the_run_with_its_counts(db, sample_profile, database_url, tm
     assert table.returncode == 0
     header, row = table.stdout.splitlines()[:2]
     assert header.split()[:5] == ["id", "site", "status", "trigger", "started"]
-    assert row.split()[:3] == ["1", "sample", "succeeded"]
+    assert row.split()[:3] == ["1", "sample", "degraded"]
     runs = json.loads(
         govcrawl("runs", "--format", "json", database_url=database_url, home=tmp_path).stdout
     )
     assert (
         runs[0]["new"] == len(TRUTH["articles"])
         and runs[0]["pages"] == 20
-        and runs[0]["status"] == "succeeded"
+        and runs[0]["status"] == "degraded"
+        and runs[0]["alerts"] == 1
     )
     rows = list(
         csv.DictReader(
@@ -109,3 +110,35 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(db, database_url, tmp_path):
         assert message in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
     bad = govcrawl("run", "abc", database_url=database_url, home=tmp_path)
     assert bad.returncode == 2 and "invalid int value" in bad.stderr
+
+
+def test_every_crawl_has_its_own_log_file(db, sample_profile, database_url, tmp_path):
+    for _ in range(2):
+        result = govcrawl("crawl", str(sample_profile), "-c", "bcyb",
+                          database_url=database_url, home=tmp_path)  # fmt: skip
+        assert result.returncode == 0, result.stderr[-2000:]
+    logs = sorted((tmp_path / "logs" / "sample").glob("*.log"))
+    assert len(logs) == 2 and f"log: {logs[-1]}" in result.stderr
+    second = govcrawl("logs", "2", database_url=database_url, home=tmp_path)
+    assert second.stdout == logs[-1].read_text(encoding="utf-8")
+    assert "crawl run 2 succeeded" in second.stdout
+    logs[0].unlink()
+    gone = govcrawl("logs", "1", database_url=database_url, home=tmp_path)
+    assert gone.returncode == 2 and "retention policy" in gone.stderr
+
+
+def test_log_retention_keeps_the_newest_and_drops_the_old(tmp_path):
+    import os
+    import time
+
+    from crawler.runs import prune_logs
+
+    now = time.time()
+    for age_days in range(10):
+        path = tmp_path / f"{age_days:02d}.log"
+        path.write_text("x")
+        os.utime(path, (now - age_days * 86400 - 60, now - age_days * 86400 - 60))
+    deleted = prune_logs(tmp_path, keep_runs=5, keep_days=3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["00.log", "01.log", "02.log"]
+    assert len(deleted) == 7
+    assert prune_logs(tmp_path, keep_runs=0, keep_days=0) == []

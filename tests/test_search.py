@@ -101,7 +101,7 @@ def truth_containing(word: str) -> set[str]:
 
 def test_search_and_export_after_a_real_crawl(db, sample_profile, database_url, tmp_path):
     result = govcrawl("crawl", str(sample_profile), database_url=database_url, home=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.returncode == 3, result.stderr[-2000:]  # degraded: two broken channels
 
     def urls(*args):
         out = govcrawl("search", *args, "--limit", "1000", "--format", "json",

@@ -52,8 +52,8 @@ def backfill() -> None:
         if not rows:
             return
         conn.execute(
-            sa.text("UPDATE articles SET search_vector = array_to_tsvector(:lexemes) WHERE id = :id"),
-            [{"id": r.id, "lexemes": lexemes(r.title, r.body_text)} for r in rows],
+            sa.text("UPDATE articles SET search_vector = array_to_tsvector(string_to_array(:lexemes, ' ')) WHERE id = :id"),
+            [{"id": r.id, "lexemes": " ".join(lexemes(r.title, r.body_text))} for r in rows],
         )
         last = rows[-1].id
 
