@@ -60,13 +60,20 @@ def run_crawl(settings: Any, spider_args: dict[str, Any]) -> tuple[dict[str, Any
     status = "failed"
     if stats.get("govcrawl/run_id") and getattr(crawler, "store_engine", None) is not None:
         from sqlalchemy import select
+        from sqlalchemy.exc import DBAPIError
 
         from crawler.models import CrawlRun
 
-        with crawler.store_engine.connect() as conn:
-            status = conn.execute(
-                select(CrawlRun.status).where(CrawlRun.id == stats["govcrawl/run_id"])
-            ).scalar_one()
+        try:
+            with crawler.store_engine.connect() as conn:
+                status = conn.execute(
+                    select(CrawlRun.status).where(CrawlRun.id == stats["govcrawl/run_id"])
+                ).scalar_one()
+        except DBAPIError as exc:
+            first = str(exc.orig or exc).strip().splitlines()[0]
+            print(f"govcrawl: the database went away during the run ({first}); run "
+                  f"{stats['govcrawl/run_id']} counts as failed and the next run marks it so",
+                  file=sys.stderr)  # fmt: skip
     return stats, status
 
 

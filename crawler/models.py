@@ -160,5 +160,7 @@ class CrawlIssue(Base):
     # the article the listing promised, when known: it is retried by the next runs, and does
     # not keep an incremental run from stopping early
     article_key: Mapped[str | None] = mapped_column(Text, index=True)
+    # the channel whose listing named the article: that channel lists down to it next run
+    channel: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())

@@ -37,6 +37,8 @@ class Politeness:
     download_delay: float = 1.0
     concurrent_requests: int = 1
     autothrottle: bool = True
+    # robots.txt is obeyed unless a profile says otherwise (a portal whose robots.txt is wrong)
+    obey_robots: bool = True
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ def parse_profile(
         download_delay=float(pol.get("download_delay", 1.0)),
         concurrent_requests=int(pol.get("concurrent_requests", 1)),
         autothrottle=bool(pol.get("autothrottle", True)),
+        obey_robots=bool(pol.get("obey_robots", True)),
     )
     if politeness.concurrent_requests < 1 or politeness.download_delay < 0:
         raise ProfileError(

@@ -115,7 +115,7 @@ def runs(engine: Engine, site: str | None = None, limit: int = 20) -> list[dict[
             stats["govcrawl/items/new"].as_integer().label("new"),
             stats["govcrawl/items/updated"].as_integer().label("updated"),
             stats["govcrawl/items/withdrawn"].as_integer().label("withdrawn"),
-            stats["log_count/ERROR"].as_integer().label("errors"),
+            func.coalesce(stats["log_count/ERROR"].as_integer(), 0).label("errors"),
             func.jsonb_array_length(CrawlRun.alerts).label("alerts"),
             CrawlRun.finish_reason.label("reason"),
         )  # fmt: skip

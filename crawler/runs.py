@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from scrapy import signals
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
 from crawler.extraction.text import CHINA_TZ
 from crawler.models import CrawlIssue, CrawlRun
@@ -78,6 +78,38 @@ def jsonable_stats(stats: dict[str, Any]) -> dict[str, Any]:
     return {key: convert(value) for key, value in sorted(stats.items())}
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def close_vanished_runs(conn: Any, site: str, hostname: str) -> None:
+    """Mark ``failed`` the runs of ``site`` on this host still ``running`` whose process is
+    gone (killed with SIGKILL, or the machine lost power): nothing else would ever close them."""
+    stale = conn.execute(
+        select(CrawlRun.id, CrawlRun.pid).where(
+            CrawlRun.site == site,
+            CrawlRun.status == "running",
+            CrawlRun.hostname == hostname,
+            CrawlRun.pid.is_not(None),
+        )
+    ).all()
+    for run_id, pid in stale:
+        if pid != os.getpid() and not _alive(pid):
+            conn.execute(
+                update(CrawlRun)
+                .where(CrawlRun.id == run_id)
+                .values(status="failed", finish_reason=f"process {pid} vanished",
+                        finished_at=datetime.now().astimezone())
+            )  # fmt: skip
+            logger.warning("crawl run %d: its process %d is gone; marked failed", run_id, pid)
+
+
 class CrawlRunRecorder:
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
@@ -118,6 +150,7 @@ class CrawlRunRecorder:
         # the scheduler records a run (queued) before it starts the crawl and passes its id
         given = self.crawler.settings.getint("GOVCRAWL_RUN_ID", 0)
         with self.engine.begin() as conn:
+            close_vanished_runs(conn, values["site"], values["hostname"])
             if given:
                 self.run_id = conn.execute(
                     update(CrawlRun)
@@ -141,9 +174,13 @@ class CrawlRunRecorder:
         url: str | None,
         reason: str,
         article_key: str | None = None,
+        channel: str | None = None,
         spider: Any = None,
     ) -> None:
-        self.issues.append({"kind": kind, "url": url, "reason": reason, "article_key": article_key})
+        self.issues.append(
+            {"kind": kind, "url": url, "reason": reason, "article_key": article_key,
+             "channel": channel}
+        )  # fmt: skip
         if len(self.issues) >= 500:
             self._write_issues()
 

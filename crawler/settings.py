@@ -37,6 +37,14 @@ DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
 RETRY_ENABLED = True
 RETRY_TIMES = 3
+# transient failures (RETRY_HTTP_CODES: 500, 502, 503, 504, 522, 524, 408, 429; timeouts,
+# resets) are retried after 1, 2, 4 … s (× 0.5–1.5, at most RETRY_BACKOFF_MAX): see middlewares.py
+RETRY_BACKOFF_BASE = 1.0
+RETRY_BACKOFF_MAX = 30.0
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+}
 COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
 

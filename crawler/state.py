@@ -9,7 +9,7 @@ the crawl closes. ``-a mode=full`` ignores what was seen, for repairs.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from scrapy import signals
@@ -17,6 +17,10 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from crawler.models import Article, ChannelState, CrawlIssue
+
+# an article a listing named but no run could store keeps its channel listing down to it for
+# this many days; after that the failure only shows in crawl_issues
+RETRY_DAYS = 30
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +34,7 @@ class CrawlState:
         self.backfilled = backfilled
         self.full = full
         self.failed: set[str] = set()
+        self.pending: dict[str, set[str]] = {}  # channel → failed keys not listed again yet
         # the stored ETag / Last-Modified of known article pages
         self.validators: dict[str, tuple[str | None, str | None]] = {}
         self.seen_unchanged: set[str] = set()
@@ -61,23 +66,27 @@ class CrawlState:
                     )
                 ).all()
             }
-            # articles a listing promised that no run could store yet
-            failed = {
-                key
-                for (key,) in conn.execute(
-                    select(CrawlIssue.article_key)
-                    .where(CrawlIssue.site == site, CrawlIssue.article_key.is_not(None))
-                    .where(
-                        CrawlIssue.article_key.not_in(
-                            select(Article.article_key).where(Article.site == site)
-                        )
+            # articles a listing promised that no run could store yet, by the channel that
+            # listed them (recent failures only: an article gone for good stops mattering)
+            unstored = conn.execute(
+                select(CrawlIssue.article_key, CrawlIssue.channel, CrawlIssue.created_at)
+                .where(CrawlIssue.site == site, CrawlIssue.article_key.is_not(None))
+                .where(
+                    CrawlIssue.article_key.not_in(
+                        select(Article.article_key).where(Article.site == site)
                     )
-                    .distinct()
-                ).all()
-            }
+                )
+            ).all()
+            failed = {key for key, _, _ in unstored}
+            recent = datetime.now().astimezone() - timedelta(days=RETRY_DAYS)
+            pending: dict[str, set[str]] = {}
+            for key, channel, created_at in unstored:
+                if channel and created_at >= recent:
+                    pending.setdefault(channel, set()).add(key)
         state = cls(site, known, backfilled, full)
         state.validators = validators
         state.failed = failed
+        state.pending = pending
         return state
 
     @classmethod
@@ -96,12 +105,17 @@ class CrawlState:
     def failed_before(self, key: str | None) -> bool:
         return key is not None and key in self.failed
 
+    def retried(self, key: str | None, channel: str) -> None:
+        """A listing showed an article an earlier run could not store: it is fetched again."""
+        self.pending.get(channel, set()).discard(key)  # type: ignore[arg-type]
+
     def is_known(self, key: str | None) -> bool:
         return key is not None and key in self.known
 
     def may_stop_early(self, channel: str) -> bool:
         """Only a channel listed to its end once may stop at a page of known entries."""
-        return not self.full and channel in self.backfilled
+        # …and only once it has listed again every article it failed to store lately
+        return not self.full and channel in self.backfilled and not self.pending.get(channel)
 
     # --- what the run learned ------------------------------------------------------------------
     def saw(self, key: str | None, channel: str, published: datetime | None, pinned: bool) -> None:

@@ -1,4 +1,4 @@
-"""python -m sample_portal serve [--port 8800] [--profile sample.toml] | ground-truth"""
+"""python -m sample_portal serve [--port 8800] [--profile sample.toml] [--faults 0.15] | ground-truth"""
 
 from __future__ import annotations
 
@@ -25,6 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--profile", type=Path, default=Path("sample.toml"), help="where to write its site profile"
     )
+    serve.add_argument(
+        "--faults", type=float, default=0.0, metavar="SHARE",
+        help="misbehave on this share of URLs (0.15: 15%%): 503/500, resets, slow, truncated, "
+        "bad JSON, error pages with 200, JS challenges, wrong charset, huge pages, off-host links",
+    )  # fmt: skip
     truth = sub.add_parser("ground-truth", help="print the ground truth as JSON")
     truth.add_argument("--output", type=Path)
     truth.add_argument("--jcms", action="store_true", help="the legacy Hanweb JCMS sample's")
@@ -45,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     server_class = JcmsPortalServer if args.jcms else SamplePortalServer
     with server_class(portal, port=args.port) as server:
+        if args.faults:
+            from sample_portal.faults import Faults
+
+            server.faults = Faults(rate=args.faults, off_host="http://127.0.0.2:9")
         if args.jcms:
             args.profile.write_text(profile_text(server.base_url), encoding="utf-8")
         else:

@@ -124,6 +124,17 @@ def article_page(portal: SamplePortal, article: SampleArticle, code: str) -> str
 </body></html>"""
 
 
+def off_host_record(reply: dict[str, Any], host_url: str, code: str) -> dict[str, Any]:
+    """A listing record whose page lives on another host (which must never be asked)."""
+    record = json.loads(json.dumps(reply["data"]["results"][0]))
+    record["id"] = record["source"]["id"] = "9" * 19
+    record["source"]["title"] = "外站文章：不应抓取"
+    record["source"]["urls"] = json.dumps({"pc": f"{host_url}/{SITE_CODE}/{code}/content/x.html"})
+    record["source"]["content"] = {"content": ""}
+    record["source"]["isTop"] = 0
+    return record
+
+
 class PortalServer:
     """A portal on a background thread: ``with Server(portal) as s: s.base_url``.
 
@@ -300,6 +311,7 @@ class SamplePortalServer(PortalServer):
         super().__init__(host, port)
         self.portal = portal
         self.per_page = per_page
+        self.robots_txt = b"User-agent: *\nDisallow: /admin/\n"
 
     def prerender(self) -> int:
         """Render every listing page and article page once, and serve them from memory."""
@@ -347,7 +359,7 @@ class SamplePortalServer(PortalServer):
         portal = self.portal
         html = "text/html; charset=utf-8"
         if method == "GET" and path == "/robots.txt":
-            return 200, "text/plain", b"User-agent: *\nDisallow: /admin/\n"
+            return 200, "text/plain", self.robots_txt
         if method == "POST" and path == "/queryList":
             return self._query_list(form, headers)
         if method != "GET":
@@ -393,9 +405,11 @@ class SamplePortalServer(PortalServer):
         if channel.reply == "html_error":
             page_html = "<!DOCTYPE html><html><head><title>系统繁忙</title></head><body><h2>系统繁忙，请稍后再试</h2></body></html>"
             return 200, "text/html; charset=utf-8", page_html.encode()
-        payload = json.dumps(
-            listing_json(self.portal, code, page, per_page), ensure_ascii=False
-        ).encode()
+        reply = listing_json(self.portal, code, page, per_page)
+        faults = self.faults
+        if faults is not None and faults.active and faults.off_host and page == 1:
+            reply["data"]["results"].append(off_host_record(reply, faults.off_host, code))
+        payload = json.dumps(reply, ensure_ascii=False).encode()
         if channel.reply == "bad_json":
             payload = payload[: len(payload) // 2]
         return 200, "application/json;charset=UTF-8", payload

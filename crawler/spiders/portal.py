@@ -57,6 +57,7 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
             "CONCURRENT_REQUESTS_PER_DOMAIN", pol.concurrent_requests, priority="spider"
         )
         crawler.settings.set("AUTOTHROTTLE_ENABLED", pol.autothrottle, priority="spider")
+        crawler.settings.set("ROBOTSTXT_OBEY", pol.obey_robots, priority="spider")
         spider.allowed_domains = list(spider.profile.allowed_hosts)
         # what earlier runs saw; CrawlStateKeeper loads it when the spider opens (without a
         # database, as in a parse-only run, every entry counts as new)
@@ -95,14 +96,16 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
         reason: str,
         entry: ListingEntry | None = None,
         level: str = "error",
+        channel: Channel | None = None,
     ) -> None:
         """Count, log and hand to the run record a URL that did not become an article."""
         self.crawler.stats.inc_value(f"govcrawl/issues/{kind}")
         getattr(self.logger, level)("%s: %s (%s)", kind, url, reason)
         key = self.entry_key(entry) if entry is not None else None
         self.crawler.signals.send_catch_log(
-            issue_reported, kind=kind, url=url, reason=reason, article_key=key, spider=self
-        )
+            issue_reported, kind=kind, url=url, reason=reason, article_key=key,
+            channel=channel.code if channel is not None and key else None, spider=self,
+        )  # fmt: skip
 
     def entry_key(self, entry: ListingEntry) -> str | None:
         if entry.platform_id:
@@ -144,6 +147,7 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
             return "unchanged"
         if self.state.failed_before(key):
             self.crawler.stats.inc_value("govcrawl/listing/retried_entries")
+            self.state.retried(key, channel.code)
             return "retry"
         return "fresh"
 
@@ -221,27 +225,27 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
     ) -> Iterator[ArticleItem]:
         if not hasattr(response, "text") and response.status != 304:
             ctype = response.headers.get("Content-Type", b"").decode(errors="replace")
-            self.report("not_html", response.url, f"{ctype} is not a page", entry)
+            self.report("not_html", response.url, f"{ctype} is not a page", entry, channel=channel)
             return
         if response.status == 304:
             self.crawler.stats.inc_value("govcrawl/recheck/not_modified")
             return
         text = response.text
         if text.count("\ufffd") > max(3, len(text) * UNDECODABLE_SHARE):
-            self.report(
-                "undecodable", response.url, f"cannot be decoded as {response.encoding}", entry
-            )
+            self.report("undecodable", response.url, f"cannot be decoded as {response.encoding}",
+                        entry, channel=channel)  # fmt: skip
             return
         if is_challenge_page(text):
-            self.crawler.stats.inc_value("govcrawl/blocked")
-            self.report(
-                "blocked",
-                response.url,
-                f"JavaScript challenge page (HTTP {response.status})",
-                entry,
-            )
+            self.report("blocked", response.url, f"JavaScript challenge page (HTTP {response.status})",
+                        entry, channel=channel)  # fmt: skip
             return
         page = extract_article(text, response.url)
+        if body_is_empty(page.body_html) and (entry is None or body_is_empty(entry.body_html)):
+            # an error page served with 200 ("系统繁忙"), or a page whose layout changed: storing
+            # the listing's title with an empty body would hide the article from every later run
+            self.report("no_body", response.url, "the page holds no article body", entry,
+                        channel=channel)  # fmt: skip
+            return
         self.crawler.stats.inc_value(f"govcrawl/body/extractor/{page.body_extractor}")
         item = self.item_from(entry, channel, page=page, url=response.url, html=text)
         item["etag"] = (response.headers.get("ETag") or b"").decode("latin-1") or None
@@ -299,9 +303,14 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
             reason = f"HTTP {response.status}"
         else:
             reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
-        self.crawler.stats.inc_value("govcrawl/fetch/failed")
         entry = request.cb_kwargs.get("entry") if request.callback == self.parse_article else None
-        self.report("fetch_failed", request.url, reason, entry)
+        channel = request.cb_kwargs.get("channel") if entry is not None else None
+        if response is not None and is_challenge_page(getattr(response, "text", "")):
+            self.report("blocked", request.url, f"JavaScript challenge page ({reason})", entry,
+                        channel=channel)  # fmt: skip
+            return
+        self.crawler.stats.inc_value("govcrawl/fetch/failed")
+        self.report("fetch_failed", request.url, reason, entry, channel=channel)
         if response is not None and response.status in (404, 410) and entry is not None:
             key = self.entry_key(entry)
             if self.state.is_known(key):

@@ -125,6 +125,12 @@ class QueryListNavigation:
         if needs_page and same_host(entry.url, self.profile.allowed_hosts):
             yield self.article_request(entry.url, entry, channel)
             return
+        if needs_page:  # never requested: only the profile's hosts are
+            self.crawler.stats.inc_value("govcrawl/listing/off_host")
+            self.logger.info(
+                "record %s: page %s is on another host; kept from the listing, not fetched",
+                entry.platform_id, entry.url,
+            )  # fmt: skip
         if entry.external:
             self.crawler.stats.inc_value("govcrawl/listing/external")
         yield self.item_from(entry, channel, page=None)
