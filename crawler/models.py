@@ -57,8 +57,9 @@ class Article(Base):
     content_hash: Mapped[str] = mapped_column(Text)
     # sha256 of the body text alone (NULL for an empty body): equal bodies are reposts
     body_hash: Mapped[str | None] = mapped_column(Text, index=True)
+    # indexed: without it every deleted article scans the table for rows pointing at it
     duplicate_of: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("articles.id", ondelete="SET NULL")
+        BigInteger, ForeignKey("articles.id", ondelete="SET NULL"), index=True
     )
     # sha256 of what the listing said (title, date, URL, body in the JSON): an incremental run
     # skips an entry whose listing hash it already has

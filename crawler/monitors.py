@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import urllib.request
+import warnings
 from typing import Any
 
 from spidermon import Monitor, MonitorSuite, monitors
@@ -31,6 +32,10 @@ from spidermon.contrib.scrapy.monitors import (
 from spidermon.core.actions import Action
 
 logger = logging.getLogger(__name__)
+
+# Spidermon 1.27 logs its report through Spider.log(), which Scrapy 2.14 deprecates: a warning
+# per run that is Spidermon's to fix, not the operator's to read
+warnings.filterwarnings("ignore", message=r"Spider\.log\(\) is deprecated", category=Warning)
 
 
 @monitors.name("govcrawl")
