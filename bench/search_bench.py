@@ -8,7 +8,8 @@ bodies 200–4,000 characters), stores them through the real store (`pipelines.s
 which computes the bigram search vector), ANALYZEs, then times `crawler.search.search` — what
 `govcrawl search` runs — for queries of 2, 4 and 8 characters cut from random stored bodies, with
 and without filters (site + channel + date range), after one warm-up pass. Prints p50/p95 per
-class, the EXPLAIN of one query per class (the GIN index must appear), and the index size.
+class, the plans of the rarest and slowest query of each class (the GIN index must appear), the
+index size, and the peak memory of `govcrawl export` for a few thousand vs all articles.
 Uses DATABASE_URL, else an embedded PostgreSQL under bench/out/search-home/.
 """
 
@@ -145,6 +146,27 @@ def queries(engine, n: int, length: int, rng: random.Random, count: int) -> list
     return out
 
 
+def export_rss(url: str, args: list[str]) -> tuple[int, float, int, int]:
+    """Run ``govcrawl export`` to a file; its row count, seconds, peak RSS (KB) and bytes."""
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".jsonl") as out:
+        env = {**os.environ, "DATABASE_URL": url}
+        started = time.perf_counter()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "crawler.cli", "export", *args, "-o", out.name],
+            cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        message = child.stderr.read() if child.stderr else ""
+        if status != 0:
+            raise SystemExit(f"export failed: {message}")
+        rows = int(message.split("exported ")[1].split()[0])
+        return rows, seconds, usage.ru_maxrss, os.path.getsize(out.name)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
@@ -246,6 +268,15 @@ def main() -> int:
     if shown:
         print("\nEXPLAIN ANALYZE of a rare query, where the GIN index does the work:")
         print("\n".join("  " + line for line in example))
+    print("\nexport (a separate `govcrawl export` process each; its peak memory):")
+    for label, args in (
+        ("one channel of one site until 2020", ["--site", "bench-a", "--channel", "tzgg",
+                                                "--until", "2020-12"]),
+        ("every article", []),
+    ):  # fmt: skip
+        rows, seconds, peak_kb, size = export_rss(url, args)
+        print(f"  {label:<36} {rows:>7,} articles {size / 1e6:7.0f} MB in {seconds:5.1f} s, "
+              f"peak RSS {peak_kb / 1024:5.0f} MB")  # fmt: skip
     engine.dispose()
     return 0
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import ConflictingIdError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -215,9 +216,12 @@ def reconcile_jobs(
         args = [profile.name, str(profile.path)]
         job = scheduler.get_job(job_id)
         if job is None:
-            scheduler.add_job(
-                run_scheduled, trigger, args=args, id=job_id, name=f"crawl {profile.name}"
-            )
+            try:
+                scheduler.add_job(
+                    run_scheduled, trigger, args=args, id=job_id, name=f"crawl {profile.name}"
+                )
+            except ConflictingIdError:  # another daemon on this database added it just now
+                logger.info("job %s: added by another daemon meanwhile; keeping it", job_id)
         elif str(job.trigger) != str(trigger) or list(job.args) != args:
             scheduler.modify_job(job_id, args=args)
             scheduler.reschedule_job(job_id, trigger=trigger)

@@ -229,3 +229,24 @@ def test_sigterm_mid_run_leaves_no_orphan_and_an_interrupted_record(
     time.sleep(0.5)
     with pytest.raises(ProcessLookupError):
         os.kill(runs[0].pid, 0)  # the crawl process is gone
+
+
+def test_two_daemons_starting_together_both_keep_the_one_job(db, sample_profile, monkeypatch):
+    # the race: both daemons look for the job before either has stored it
+    from crawler.daemon import build_scheduler, reconcile_jobs
+    from crawler.profiles import load_profile
+
+    profile = load_profile(str(profile_with(sample_profile, "interval_seconds = 60")), None)
+    first = build_scheduler(db, max_sites=1, misfire_grace=60)
+    second = build_scheduler(db, max_sites=1, misfire_grace=60)
+    first.start(paused=True)
+    second.start(paused=True)
+    try:
+        reconcile_jobs(first, [profile], prune=True)
+        monkeypatch.setattr(second, "get_job", lambda job_id, jobstore=None: None)
+        reconcile_jobs(second, [profile], prune=True)  # used to raise ConflictingIdError
+        monkeypatch.undo()
+        assert [job.id for job in second.get_jobs(jobstore="default")] == ["crawl:sample"]
+    finally:
+        first.shutdown(wait=False)
+        second.shutdown(wait=False)
