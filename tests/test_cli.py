@@ -89,3 +89,13 @@ def test_crawl_with_no_database_stops_before_any_request(sample_server, sample_p
         result.stderr.startswith("govcrawl: cannot connect to") and "Traceback" not in result.stderr
     )
     assert sample_server.requests == []
+
+
+def test_sql_runs_one_statement_on_the_database(db, database_url, tmp_path):
+    result = govcrawl(
+        "sql", "SELECT count(*) AS runs FROM crawl_runs", database_url=database_url, home=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["runs", "------", "0", "(1", "row)"]
+    bad = govcrawl("sql", "SELECT nosuch FROM crawl_runs", database_url=database_url, home=tmp_path)
+    assert bad.returncode != 0 and 'column "nosuch" does not exist' in bad.stderr
