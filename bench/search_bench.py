@@ -53,13 +53,14 @@ def lexicon(rng: random.Random) -> tuple[list[str], list[float]]:
 
 
 def articles(count: int, seed: int = 11):  # type: ignore[no-untyped-def]
+    from crawler.extraction.text import CHINA_TZ
     from sample_portal import text as sample_text
     from tests.support import article_row
 
     rng = random.Random(seed)
     words, weights = lexicon(rng)
-    start = datetime(2019, 1, 1, tzinfo=sample_text_tz())
-    span = (datetime(2025, 11, 20, tzinfo=sample_text_tz()) - start).total_seconds()
+    start = datetime(2019, 1, 1, tzinfo=CHINA_TZ)
+    span = (datetime(2025, 11, 20, tzinfo=CHINA_TZ) - start).total_seconds()
     for i in range(count):
         length = min(max(int(rng.lognormvariate(6.7, 0.6)), 200), 4000)
         parts: list[str] = []
@@ -87,12 +88,6 @@ def articles(count: int, seed: int = 11):  # type: ignore[no-untyped-def]
             url=f"https://bench.example/{site}/{i}.html",
             published_at=start + timedelta(seconds=rng.random() * span),
         )
-
-
-def sample_text_tz():  # type: ignore[no-untyped-def]
-    from crawler.extraction.text import CHINA_TZ
-
-    return CHINA_TZ
 
 
 def load(engine, count: int) -> float:  # type: ignore[no-untyped-def]
@@ -187,7 +182,7 @@ def main() -> int:
 
     from crawler.database import migrate, resolve_database_url
     from crawler.models import Article
-    from crawler.search import Filters, first_matches, search
+    from crawler.search import Filters, search, statement
 
     home = ROOT / "bench" / "out"
     home.mkdir(parents=True, exist_ok=True)
@@ -245,8 +240,10 @@ def main() -> int:
     print(f"\nworst p50 {worst_p50:.1f} ms (goal < 50 ms)")
 
     def explain(term: str, filters: Filters) -> list[str]:
-        compiled = first_matches(term, filters, 20).compile(
-            engine, compile_kwargs={"literal_binds": True}
+        compiled = (
+            statement(term, filters)
+            .limit(20)
+            .compile(engine, compile_kwargs={"literal_binds": True})
         )
         with engine.connect() as conn:
             return conn.execute(text(f"EXPLAIN (ANALYZE, COSTS OFF) {compiled}")).scalars().all()

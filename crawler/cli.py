@@ -108,11 +108,11 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     _database(settings)  # fail fast, before any request, when the database is not there
     settings.set("GOVCRAWL_MIGRATE_ON_START", False, priority="cmdline")  # just done
     if args.log_file is None:  # every run its own log file, pruned by the retention policy
-        from crawler.runs import prune_logs, run_log_path
+        from crawler.runs import new_run_log
 
-        log_file = run_log_path(settings.get("GOVCRAWL_HOME"), profile.name)
-        prune_logs(log_file.parent, settings.getint("GOVCRAWL_LOG_KEEP_RUNS"),
-                   settings.getfloat("GOVCRAWL_LOG_KEEP_DAYS"))  # fmt: skip
+        log_file = new_run_log(settings.get("GOVCRAWL_HOME"), profile.name,
+                               settings.getint("GOVCRAWL_LOG_KEEP_RUNS"),
+                               settings.getfloat("GOVCRAWL_LOG_KEEP_DAYS"))  # fmt: skip
         settings.set("LOG_FILE", str(log_file), priority="cmdline")
     if settings.get("LOG_FILE"):
         print(f"crawling {profile.name}; log: {settings.get('LOG_FILE')}", file=sys.stderr)

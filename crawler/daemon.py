@@ -36,7 +36,7 @@ from sqlalchemy.engine import Engine
 from crawler.extraction.text import CHINA_TZ
 from crawler.models import CrawlRun
 from crawler.profiles import ProfileError, SiteProfile
-from crawler.runs import prune_logs, run_log_path
+from crawler.runs import new_run_log
 
 ROOT = Path(__file__).resolve().parent.parent
 logger = logging.getLogger("govcrawl.scheduler")
@@ -88,9 +88,7 @@ class SiteRunner:
         self._lock = threading.Lock()
 
     def log_path(self, site: str) -> Path:
-        path = run_log_path(self.home, site)
-        prune_logs(path.parent, self.log_keep_runs, self.log_keep_days)
-        return path
+        return new_run_log(self.home, site, self.log_keep_runs, self.log_keep_days)
 
     def _record(self, **values: Any) -> int:
         with self.engine.begin() as conn:

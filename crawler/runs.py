@@ -38,6 +38,13 @@ def run_log_path(home: str | Path, site: str) -> Path:
     return folder / f"{datetime.now(CHINA_TZ):%Y%m%d-%H%M%S-%f}.log"
 
 
+def new_run_log(home: str | Path, site: str, keep_runs: int, keep_days: float) -> Path:
+    """The log file of a run about to start, after applying the retention policy."""
+    path = run_log_path(home, site)
+    prune_logs(path.parent, keep_runs, keep_days)
+    return path
+
+
 def prune_logs(folder: str | Path, keep_runs: int, keep_days: float) -> list[Path]:
     """The retention policy of run logs, applied to one site's folder before each run: keep
     the newest ``keep_runs`` files and, of those, only the ones younger than ``keep_days``

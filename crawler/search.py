@@ -220,14 +220,9 @@ def snippet(body: str, terms: tuple[str, ...], width: int = 24) -> str:
     return ("…" if start else "") + flat[start:end] + ("…" if end < len(flat) else "")
 
 
-def first_matches(text: str, filters: Filters, limit: int) -> Any:
-    """The newest ``limit`` matches."""
-    return statement(text, filters).limit(limit)
-
-
 def search(engine: Engine, text: str, filters: Filters, limit: int = 20) -> list[dict[str, Any]]:
     query = parse_query(text)
-    stmt = first_matches(text, filters, limit)
+    stmt = statement(text, filters).limit(limit)
     with engine.connect() as conn:
         found = conn.execute(stmt).all()
     return [

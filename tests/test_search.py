@@ -36,10 +36,6 @@ def test_query_terms():
         parse_query(" ，。 ")
 
 
-def article(key: str, title: str, body: str, **extra):
-    return article_row(key, title=title, body=body, **extra)
-
-
 def keys(engine, text, **filters):
     found = search(engine, text, Filters(**filters), limit=100)
     with engine.connect() as conn:
@@ -53,10 +49,14 @@ def test_matches_are_exact_substrings(db):
     write_batch(
         db,
         [
-            article("a", "关于病虫害防治的通知", "各地要做好防治。"),
-            article("b", "病虫情报", "稻飞虱病虫，害虫偏轻。"),  # 病虫 and 虫害? no: 虫，害
-            article("c", "工作简报", "病虫和虫害都偏轻"),  # both bigrams, not the phrase
-            article("d", "茶叶生产", "Tea 产业 GB2312"),
+            article_row("a", title="关于病虫害防治的通知", body="各地要做好防治。"),
+            article_row(
+                "b", title="病虫情报", body="稻飞虱病虫，害虫偏轻。"
+            ),  # 病虫 and 虫害? no: 虫，害
+            article_row(
+                "c", title="工作简报", body="病虫和虫害都偏轻"
+            ),  # both bigrams, not the phrase
+            article_row("d", title="茶叶生产", body="Tea 产业 GB2312"),
         ],
     )
     assert keys(db, "病虫") == ["a", "b", "c"]
@@ -75,10 +75,15 @@ def test_filters(db):
     write_batch(
         db,
         [
-            article(
-                "a", "病虫害通知", "正文一", published_at=day, channels=["tzgg"], source="省植保站"
+            article_row(
+                "a",
+                title="病虫害通知",
+                body="正文一",
+                published_at=day,
+                channels=["tzgg"],
+                source="省植保站",
             ),
-            article("b", "病虫害情报", "正文二", published_at=day.replace(month=9)),
+            article_row("b", title="病虫害情报", body="正文二", published_at=day.replace(month=9)),
         ],
     )
     assert keys(db, "病虫害", channel="tzgg") == ["a"]
