@@ -8,17 +8,63 @@ govcrawl profiles                  # list the site profiles
 govcrawl search 病虫害 --channel 通知公告 --since 2025-10
 govcrawl export --site nync --format csv -o nync.csv
 govcrawl runs / run ID / logs ID / sites / show ID|URL
+
+Every error is one line on stderr, ``govcrawl: …``, and an exit code (EXIT_CODES below);
+never a traceback (``--traceback`` shows one for an unexpected error).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+
+# Exit codes of every command. `govcrawl crawl`: 0 the run succeeded, 3 it finished but a
+# monitor failed (degraded: see `govcrawl run ID`), 1 it failed, 4 another crawl of the site
+# is running (nothing was crawled). Every command: 2 bad input (an argument, a profile, an
+# unknown id, an output file that cannot be written) or no database; 1 when a search finds
+# nothing, an output cannot be written (a full disk) or an unexpected error.
+EXIT_CODES = {"succeeded": 0, "degraded": 3}
+EXIT_BAD_INPUT = 2
+EXIT_SITE_BUSY = 4
+EXIT_ERROR = 1
+
+MAX_ID = 2**63 - 1  # ids are bigint
+MAX_LIMIT = 10_000  # rows a table command prints at most; `export` streams any number
+
+
+class UsageError(ValueError):
+    """An argument that cannot be used; the message names it and says what would do."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors as the one line every other error is."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _count(low: int, high: int) -> Any:
+    """An argparse type: a whole number from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip()) if text.strip().isascii() else None
+        except ValueError:
+            value = None
+        if value is None:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is not between {low} and {high}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -29,11 +75,37 @@ def _settings(args: argparse.Namespace) -> Any:
         settings.set("DATABASE_URL", args.database_url, priority="cmdline")
     for pair in getattr(args, "set", None) or []:
         key, _, value = pair.partition("=")
+        _check_setting(settings, pair)
         settings.set(key, value, priority="cmdline")
     log_file = getattr(args, "log_file", None)
     if log_file is not None and str(log_file) != "-":  # "-": the terminal, no file
         settings.set("LOG_FILE", str(log_file), priority="cmdline")
     return settings
+
+
+def _check_setting(settings: Any, pair: str) -> None:
+    """``-s NAME=VALUE``: a setting's name, and a value of the type its default has."""
+    import logging
+
+    from scrapy.settings import BaseSettings
+
+    key, eq, value = pair.partition("=")
+    if not eq or not re.fullmatch(r"[A-Z][A-Z0-9_]*", key):
+        raise UsageError(f"-s {pair!r}: use NAME=VALUE, e.g. -s DOWNLOAD_DELAY=2")
+    default = settings.get(key)
+    try:
+        if key == "LOG_LEVEL" and value.upper() not in logging.getLevelNamesMapping():
+            raise ValueError
+        if isinstance(default, bool):
+            BaseSettings({key: value}).getbool(key)  # Scrapy's own reading of a flag
+        elif isinstance(default, int) or key == "GOVCRAWL_RUN_ID":
+            int(value)
+        elif isinstance(default, float):
+            float(value)
+    except ValueError:
+        raise UsageError(
+            f"-s {key}: {value!r} is not a valid value (default: {default!r})"
+        ) from None
 
 
 def _database(settings: Any) -> Any:
@@ -43,9 +115,11 @@ def _database(settings: Any) -> Any:
     return open_database(settings.get("DATABASE_URL"), settings.get("GOVCRAWL_HOME"))
 
 
-def _fail(message: str) -> int:
-    print(f"govcrawl: {message}", file=sys.stderr)
-    return 2
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
+    """One line on stderr; whatever the message holds (bytes that are not UTF-8, newlines)."""
+    line = " ".join(str(message).split()) or "failed"
+    print(f"govcrawl: {line}".encode("utf-8", "backslashreplace").decode(), file=sys.stderr)
+    return code
 
 
 def run_crawl(settings: Any, spider_args: dict[str, Any]) -> tuple[dict[str, Any], str]:
@@ -58,14 +132,15 @@ def run_crawl(settings: Any, spider_args: dict[str, Any]) -> tuple[dict[str, Any
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
     status = "failed"
-    if stats.get("govcrawl/run_id") and getattr(crawler, "store_engine", None) is not None:
+    if stats.get("govcrawl/run_id"):
         from sqlalchemy import select
         from sqlalchemy.exc import DBAPIError
 
+        from crawler.database import engine_from_settings
         from crawler.models import CrawlRun
 
         try:
-            with crawler.store_engine.connect() as conn:
+            with engine_from_settings(crawler.settings).connect() as conn:
                 status = conn.execute(
                     select(CrawlRun.status).where(CrawlRun.id == stats["govcrawl/run_id"])
                 ).scalar_one()
@@ -75,11 +150,6 @@ def run_crawl(settings: Any, spider_args: dict[str, Any]) -> tuple[dict[str, Any
                   f"{stats['govcrawl/run_id']} counts as failed and the next run marks it so",
                   file=sys.stderr)  # fmt: skip
     return stats, status
-
-
-# `govcrawl crawl` exits 0 when the run succeeded, 3 when it finished but a monitor failed
-# (degraded: see `govcrawl run ID`), 1 when it failed, 2 on bad input or no database
-EXIT_CODES = {"succeeded": 0, "degraded": 3}
 
 
 def print_summary(site: str, stats: dict[str, Any], status: str) -> None:
@@ -97,37 +167,99 @@ def print_summary(site: str, stats: dict[str, Any], status: str) -> None:
         print(f"  alert: {alert}")
 
 
+def _writable_file(path: str | Path, option: str) -> None:
+    """Refuse a log or output file that cannot be written, before anything starts."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise UsageError(f"{option} {path}: the folder {path.parent} does not exist")
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: {exc.strerror or exc}") from None
+
+
+def _check_crawl_args(args: argparse.Namespace) -> None:
+    from urllib.parse import urlsplit
+
+    if args.channels is not None and not any(c.strip() for c in args.channels.split(",")):
+        raise UsageError(f"-c {args.channels!r}: give channel codes, e.g. -c bcyb,fzjz")
+    if args.url is not None:
+        parts = urlsplit(args.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(f"--url {args.url!r}: give an article page's http(s) URL")
+
+
+def _crawl_lock(engine: Any, settings: Any, site: str) -> Any:
+    """The site's lock for this crawl. A crawl the scheduler started (GOVCRAWL_RUN_ID names
+    its ``queued`` run) takes none: the scheduler holds it on the crawl's behalf."""
+    from contextlib import nullcontext
+
+    from sqlalchemy import select
+
+    from crawler.locks import site_lock
+    from crawler.models import CrawlRun
+
+    given = settings.get("GOVCRAWL_RUN_ID")
+    if given:
+        with engine.connect() as conn:
+            queued = conn.execute(
+                select(CrawlRun.id).where(
+                    CrawlRun.id == int(given), CrawlRun.site == site, CrawlRun.status == "queued"
+                )
+            ).first()
+        if queued is not None:
+            return nullcontext(True)
+    return site_lock(engine, site)
+
+
 def cmd_crawl(args: argparse.Namespace) -> int:
+    from crawler.locks import busy_message
     from crawler.profiles import load_profile
 
+    _check_crawl_args(args)
     settings = _settings(args)
+    if settings.get("LOG_FILE"):
+        _writable_file(settings.get("LOG_FILE"), "--log-file")
     profile = load_profile(args.site, settings.get("GOVCRAWL_PROFILES_DIR"))
     for code in (args.channels or "").split(","):
         if code.strip():
             profile.channel(code.strip())
-    _database(settings)  # fail fast, before any request, when the database is not there
+    engine = _database(settings)  # fail fast, before any request, when the database is not there
     settings.set("GOVCRAWL_MIGRATE_ON_START", False, priority="cmdline")  # just done
-    if args.log_file is None:  # every run its own log file, pruned by the retention policy
-        from crawler.runs import new_run_log
-
-        log_file = new_run_log(settings.get("GOVCRAWL_HOME"), profile.name,
-                               settings.getint("GOVCRAWL_LOG_KEEP_RUNS"),
-                               settings.getfloat("GOVCRAWL_LOG_KEEP_DAYS"))  # fmt: skip
-        settings.set("LOG_FILE", str(log_file), priority="cmdline")
-    if settings.get("LOG_FILE"):
-        print(f"crawling {profile.name}; log: {settings.get('LOG_FILE')}", file=sys.stderr)
-    stats, status = run_crawl(
-        settings,
-        {
-            "site": str(profile.path),
-            "channels": args.channels,
-            "max_pages": args.max_pages,
-            "url": args.url,
-            "mode": args.mode,
-        },
-    )
+    with _crawl_lock(engine, settings, profile.name) as locked:
+        if not locked:
+            return _fail(busy_message(engine, profile.name), EXIT_SITE_BUSY)
+        if args.log_file is None:  # every run its own log file, pruned by the retention policy
+            settings.set("LOG_FILE", str(_new_run_log(settings, profile.name)), priority="cmdline")
+        if settings.get("LOG_FILE"):
+            print(f"crawling {profile.name}; log: {settings.get('LOG_FILE')}", file=sys.stderr)
+        stats, status = run_crawl(
+            settings,
+            {
+                "site": str(profile.path),
+                "channels": args.channels,
+                "max_pages": args.max_pages,
+                "url": args.url,
+                "mode": args.mode,
+            },
+        )
     print_summary(profile.name, stats, status)
-    return EXIT_CODES.get(status, 1)
+    return EXIT_CODES.get(status, EXIT_ERROR)
+
+
+def _new_run_log(settings: Any, site: str) -> Path:
+    from crawler.runs import new_run_log
+
+    home = settings.get("GOVCRAWL_HOME")
+    try:
+        return new_run_log(home, site, settings.getint("GOVCRAWL_LOG_KEEP_RUNS"),
+                           settings.getfloat("GOVCRAWL_LOG_KEEP_DAYS"))  # fmt: skip
+    except OSError as exc:
+        raise UsageError(
+            f"GOVCRAWL_HOME {home}: cannot write the run's log there ({exc.strerror or exc}); "
+            "set GOVCRAWL_HOME, or give --log-file"
+        ) from None
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -153,25 +285,49 @@ def cmd_sql(args: argparse.Namespace) -> int:
         return _fail(
             "no psql found; install PostgreSQL's client or use any SQL tool on DATABASE_URL"
         )
-    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    url, env = psql_connection(engine.url)
     command = [psql, url, "-v", "ON_ERROR_STOP=1"] + (["-c", args.query] if args.query else [])
-    return subprocess.call(command)
+    return subprocess.call(command, env=env)
+
+
+def psql_connection(url: Any) -> tuple[str, dict[str, str]]:
+    """The URL for psql's command line, without any secret (a command line is visible to
+    every user in ``ps``), and the environment that carries the password (PGPASSWORD)."""
+    from crawler.database import SECRET_PARAMETER
+
+    env = dict(os.environ)
+    password = url.password or url.query.get("password")
+    if isinstance(password, tuple):
+        password = password[-1]
+    if password:
+        env["PGPASSWORD"] = password
+    public = url.set(
+        drivername="postgresql",
+        password=None,
+        query={k: v for k, v in url.query.items() if not SECRET_PARAMETER.search(k)},
+    )
+    return public.render_as_string(hide_password=False), env
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:
+    """The usable profiles on stdout; each bad one on stderr, disabled with its reason (exit 1)."""
     from crawler.profiles import list_profiles
 
-    profiles = list_profiles(_settings(args).get("GOVCRAWL_PROFILES_DIR"))
-    for p in profiles:
+    found = list_profiles(_settings(args).get("GOVCRAWL_PROFILES_DIR"))
+    for p in found.profiles:
         channels = ", ".join(f"{c.code}({c.name})" if c.name else c.code for c in p.channels)
         print(f"{p.name:<12} {p.platform:<10} {p.base_url:<40} {channels}")
-    return 0
+    for error in found.errors:
+        print(f"govcrawl: disabled: {error}", file=sys.stderr)
+    return 1 if found.errors else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
+    from crawler.database import redact
     from crawler.extraction.text import CHINA_TZ
+    from crawler.locks import busy_message
     from crawler.models import Article
     from sample_portal.generator import generate_portal
     from sample_portal.profile import write_profile
@@ -179,18 +335,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     home = Path(settings.get("GOVCRAWL_HOME"))
-    home.mkdir(parents=True, exist_ok=True)
-    portal = generate_portal()
-    with SamplePortalServer(portal) as server:
-        profile_path = write_profile(portal, server.base_url, home / "sample.toml")
-        print(
-            f"sample portal serving {len(portal.articles)} records at {server.base_url}; profile {profile_path}"
-        )
-        stats, status = run_crawl(settings, {"site": str(profile_path)})
-    print_summary("sample", stats, status)
-    from crawler.database import redact
-
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"GOVCRAWL_HOME {home} must be a folder govcrawl can write in "
+                         f"({exc.strerror or exc})") from None  # fmt: skip
     engine = _database(settings)
+    settings.set("GOVCRAWL_MIGRATE_ON_START", False, priority="cmdline")  # just done
+    portal = generate_portal()
+    with _crawl_lock(engine, settings, "sample") as locked:
+        if not locked:
+            return _fail(busy_message(engine, "sample"), EXIT_SITE_BUSY)
+        with SamplePortalServer(portal) as server:
+            profile_path = write_profile(portal, server.base_url, home / "sample.toml")
+            print(
+                f"sample portal serving {len(portal.articles)} records at {server.base_url}; profile {profile_path}"
+            )
+            stats, status = run_crawl(settings, {"site": str(profile_path)})
+    print_summary("sample", stats, status)
     url = engine.url.render_as_string(hide_password=False)
     with engine.connect() as conn:
         total = conn.execute(
@@ -207,7 +369,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(
             f"  {published_at.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}  {','.join(channels):<10} {title}"
         )
-    return 0 if status in EXIT_CODES else 1
+    return 0 if status in EXIT_CODES else EXIT_ERROR
 
 
 def _query_engine(args: argparse.Namespace) -> Any:
@@ -261,10 +423,35 @@ def cmd_logs(args: argparse.Namespace) -> int:
             if chunk:
                 sys.stdout.write(chunk)
                 sys.stdout.flush()
-            if not args.follow or query.run(engine, args.run_id)[0]["finished_at"] is not None:
-                sys.stdout.write(log.read())
+            if not args.follow:
                 return 0
+            gone = _run_over(query.run(engine, args.run_id)[0])
+            if gone is not None:
+                sys.stdout.write(log.read())
+                return 0 if not gone else _fail(gone, EXIT_ERROR)
             time.sleep(0.5)
+
+
+def _run_over(record: dict[str, Any]) -> str | None:
+    """None while the run goes on; "" when it ended; why to stop following when its process
+    is gone without ending it (killed: the next run of the site on this host marks it
+    failed, see crawler.runs.close_vanished_runs)."""
+    import socket
+
+    from crawler.database import process_alive
+
+    if record["finished_at"] is not None or record["status"] not in ("queued", "running"):
+        return ""
+    pid, host = record["pid"], record["hostname"]
+    if (
+        record["status"] == "running"
+        and pid
+        and host == socket.gethostname()
+        and not process_alive(pid)
+    ):
+        return (f"run {record['id']} is still marked running, but its process {pid} is gone "
+                "(killed?); stopped following")  # fmt: skip
+    return None
 
 
 def cmd_sites(args: argparse.Namespace) -> int:
@@ -345,7 +532,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     filters = _filters(args)
     text = " ".join(args.text) if args.text else None
     engine = _query_engine(args)
-    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    out, done = _open_output(args.output) if args.output else (sys.stdout, None)
     count = 0
     try:
         if args.format == "csv":
@@ -360,19 +547,57 @@ def cmd_export(args: argparse.Namespace) -> int:
             for row in export(engine, text, filters):
                 query.write([row], "jsonl", out)
                 count += 1
+        if done is not None:
+            done(True)
+            done = None
+    except OSError as exc:
+        if not args.output:
+            raise  # stdout: see main
+        raise UsageError(f"--output {args.output}: {exc.strerror or exc}") from None
     finally:
-        if args.output:
-            out.close()
+        if done is not None:
+            done(False)
     print(f"exported {count} articles", file=sys.stderr)
     return 0
 
 
+def _open_output(path: Path) -> tuple[Any, Any]:
+    """The file ``export -o`` writes, and a function that ends it: kept when the export went
+    to its end, else removed. A regular file is written beside its name and renamed into
+    place at the end, so an export that fails never leaves half a file, nor clobbers the
+    file it was to replace; a device (/dev/stdout, a FIFO) is written directly."""
+    if not path.parent.is_dir():
+        raise UsageError(f"--output {path}: the folder {path.parent} does not exist")
+    if path.is_dir():
+        raise UsageError(f"--output {path}: is a folder; give a file name")
+    direct = path.exists() and not path.is_file()
+    partial = path if direct else path.with_name(f".{path.name}.partial")
+    try:
+        out = open(partial, "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise UsageError(f"--output {path}: {exc.strerror or exc}") from None
+
+    def done(complete: bool) -> None:
+        try:
+            out.close()
+        finally:
+            if complete and not direct:
+                os.replace(partial, path)
+            elif not direct:
+                partial.unlink(missing_ok=True)
+
+    return out, done
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="govcrawl", description="Crawl Chinese government portals into PostgreSQL."
     )
     parser.add_argument(
         "--database-url", help="PostgreSQL URL (default: $DATABASE_URL, else the embedded server)"
+    )
+    parser.add_argument(
+        "--traceback", action="store_true", help="show the traceback of an unexpected error"
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -381,7 +606,9 @@ def build_parser() -> argparse.ArgumentParser:
         "site", help="profile name (see `govcrawl profiles`) or path to a profile .toml"
     )
     crawl.add_argument("-c", "--channels", help="comma-separated channel codes (default: all)")
-    crawl.add_argument("--max-pages", type=int, help="listing pages per channel at most")
+    crawl.add_argument(
+        "--max-pages", type=_count(1, 1_000_000), help="listing pages per channel at most"
+    )
     crawl.add_argument("--url", help="fetch and store this one article page only")
     crawl.add_argument(
         "--mode", choices=("incremental", "full"), default="incremental",
@@ -413,13 +640,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     runs = with_format(sub.add_parser("runs", help="recent crawl runs"))
     runs.add_argument("--site")
-    runs.add_argument("--limit", type=int, default=20)
+    runs.add_argument("--limit", type=_count(1, MAX_LIMIT), default=20)
     runs.set_defaults(func=cmd_runs)
     run = with_format(sub.add_parser("run", help="every stat and issue of one run"))
-    run.add_argument("run_id", type=int)
+    run.add_argument("run_id", type=_count(1, MAX_ID))
     run.set_defaults(func=cmd_run)
     logs = sub.add_parser("logs", help="the log file of one run")
-    logs.add_argument("run_id", type=int)
+    logs.add_argument("run_id", type=_count(1, MAX_ID))
     logs.add_argument(
         "--follow", "-f", action="store_true", help="keep printing until the run finishes"
     )
@@ -450,7 +677,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(a term is a word or phrase; terms are separated by spaces).",
     )))  # fmt: skip
     search.add_argument("text", nargs="+", help="terms, e.g. 病虫害 or 病虫 通知")
-    search.add_argument("--limit", type=int, default=20)
+    search.add_argument("--limit", type=_count(1, MAX_LIMIT), default=20)
     search.set_defaults(func=cmd_search)
     export = with_filters(sub.add_parser(
         "export", help="stream every matching article (all fields) as JSONL or CSV",
@@ -474,16 +701,61 @@ def main(argv: list[str] | None = None) -> int:
     from crawler.query import QueryError
     from crawler.search import SearchError
 
-    args = build_parser().parse_args(argv)
+    args = None
+    parser = build_parser()
     try:
-        return args.func(args)
-    except (
-        DatabaseError,
-        ProfileError,
-        QueryError,
-        SearchError,
-    ) as exc:  # one clear line, never a traceback
-        return _fail(str(exc))
+        args = parser.parse_args(argv)
+        _check_text(parser, args)
+        code = args.func(args)
+        sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
+        return code
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    except (UsageError, DatabaseError, ProfileError, QueryError, SearchError) as exc:
+        return _fail(str(exc))  # one clear line, never a traceback
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except OSError as exc:  # the output cannot be written: stdout on a full disk, a pipe closed
+        _quiet_stdout()
+        where = f" {exc.filename}" if exc.filename else ""
+        return _fail(f"cannot write the output{where}: {exc.strerror or exc}", EXIT_ERROR)
+    except Exception as exc:
+        if args is not None and args.traceback:
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        return _fail(f"unexpected error: {exc.__class__.__name__}: {first} "
+                     "(run again with --traceback to see where)", EXIT_ERROR)  # fmt: skip
+
+
+def _check_text(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Every argument must be text PostgreSQL and the terminal can take: UTF-8, no NUL."""
+    actions = list(parser._actions)
+    for action in parser._actions:  # the subcommand's own options
+        if isinstance(action, argparse._SubParsersAction):
+            actions += action.choices[args.command]._actions
+    labels = {a.dest: a.option_strings[-1] if a.option_strings else a.dest for a in actions}
+    for name, value in vars(args).items():
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, (str, Path)):
+                continue
+            text = str(item)
+            label = labels.get(name, name)
+            if "\x00" in text:
+                raise UsageError(f"{label}: contains a NUL character")
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                shown = text.encode("utf-8", "surrogateescape")
+                raise UsageError(f"{label}: {shown!r} is not UTF-8 text") from None
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the flush at exit does not fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (a test's captured stdout)
+        pass
 
 
 if __name__ == "__main__":

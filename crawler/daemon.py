@@ -13,13 +13,13 @@ lock per site across daemons and hosts sharing the database.
 from __future__ import annotations
 
 import logging
-import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,34 +41,19 @@ from crawler.runs import new_run_log
 ROOT = Path(__file__).resolve().parent.parent
 logger = logging.getLogger("govcrawl.scheduler")
 
-CRON_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 LOCK_SPACE = (
     7305  # first key of the per-site advisory locks: pg_try_advisory_lock(7305, hashtext(site))
 )
 
 
 def trigger_for(profile: SiteProfile) -> CronTrigger | IntervalTrigger:
-    schedule = profile.schedule
-    jitter = schedule.jitter_seconds or None
-    if schedule.cron:
-        fields = schedule.cron.split()
-        if len(fields) != 5:
-            raise ProfileError(
-                f"profile {profile.name!r}: cron needs 5 fields, got {schedule.cron!r}"
-            )
-        minute, hour, day, month, day_of_week = fields
-        # crontab counts weekdays from Sunday = 0 (or 7); APScheduler 3 from Monday = 0
-        day_of_week = re.sub(r"\d+", lambda m: CRON_DAYS[int(m.group()) % 7], day_of_week)
-        return CronTrigger(
-            minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week,
-            jitter=jitter, timezone=CHINA_TZ,
-        )  # fmt: skip
-    if schedule.interval_minutes or schedule.interval_seconds:
-        return IntervalTrigger(
-            minutes=schedule.interval_minutes or 0, seconds=schedule.interval_seconds or 0,
-            jitter=jitter, timezone=CHINA_TZ,
-        )  # fmt: skip
-    raise ProfileError(f"profile {profile.name!r} has no [schedule] cron or interval_minutes")
+    """The trigger of a site's job (the profile checked its schedule when it loaded)."""
+    trigger = profile.schedule.trigger()
+    if trigger is None:
+        raise ProfileError(
+            f"profile {profile.name!r} has no [schedule] cron, interval_minutes or interval_seconds"
+        )
+    return trigger
 
 
 class SiteRunner:
@@ -98,23 +83,20 @@ class SiteRunner:
 
     def run(self, site: str, profile_path: str, trigger: str = "scheduler") -> str:
         """Crawl ``site`` now unless another process is crawling it; return the run's status."""
+        from crawler.locks import lock_holder, site_lock
+
         if self.stopping.is_set():
             return "skipped"  # the daemon is stopping: start nothing new
-        with self.engine.connect() as lock_conn:
-            lock = (LOCK_SPACE, func.hashtext(site))
-            if not lock_conn.execute(select(func.pg_try_advisory_lock(*lock))).scalar():
-                lock_conn.rollback()
-                reason = "skipped: another crawl of this site is running (advisory lock held)"
-                self._record(site=site, spider="portal", status="skipped", trigger=trigger,
-                             finish_reason=reason, finished_at=func.now(), hostname=socket.gethostname())  # fmt: skip
-                logger.warning("crawl %s: %s", site, reason)
-                return "skipped"
-            lock_conn.commit()  # the session-level lock outlives this transaction
-            try:
+        with site_lock(self.engine, site) as locked:
+            if locked:
                 return self._run_locked(site, profile_path, trigger)
-            finally:
-                lock_conn.execute(select(func.pg_advisory_unlock(*lock)))
-                lock_conn.commit()
+            reason = (
+                f"skipped: another crawl of this site is running: {lock_holder(self.engine, site)}"
+            )
+            self._record(site=site, spider="portal", status="skipped", trigger=trigger,
+                         finish_reason=reason, finished_at=func.now(), hostname=socket.gethostname())  # fmt: skip
+            logger.warning("crawl %s: %s", site, reason)
+            return "skipped"
 
     def _run_locked(self, site: str, profile_path: str, trigger: str) -> str:
         log_file = self.log_path(site)
@@ -210,7 +192,11 @@ def reconcile_jobs(
     """Make the stored jobs match the profiles, keeping next-run times of unchanged jobs."""
     wanted = {f"crawl:{p.name}": p for p in profiles}
     for job_id, profile in wanted.items():
-        trigger = trigger_for(profile)
+        try:
+            trigger = trigger_for(profile)
+        except ProfileError as exc:  # checked at load; one site's trigger never stops the rest
+            logger.error("site %s disabled: %s", profile.name, exc)
+            continue
         args = [profile.name, str(profile.path)]
         job = scheduler.get_job(job_id)
         if job is None:
@@ -227,7 +213,7 @@ def reconcile_jobs(
     if prune:
         for job in scheduler.get_jobs(jobstore="default"):
             if job.id.startswith("crawl:") and job.id not in wanted:
-                logger.info("job %s: no profile any more; removed", job.id)
+                logger.info("job %s: no valid profile any more; removed", job.id)
                 job.remove()
 
 
@@ -242,8 +228,10 @@ def serve(
     misfire_grace: int,
     health_seconds: int,
     prune: bool,
+    disabled: Sequence[str] = (),
 ) -> int:
-    """Run the daemon until SIGTERM or SIGINT."""
+    """Run the daemon until SIGTERM or SIGINT; ``disabled`` names the sites whose profile
+    could not be used (reported at start and in every health line)."""
     global RUNNER
     RUNNER = SiteRunner(engine, home, timeout, kill_grace)
     scheduler = build_scheduler(engine, max_sites, misfire_grace)
@@ -257,8 +245,9 @@ def serve(
         with RUNNER._lock:
             running = len(RUNNER.children)
         logger.info(
-            "alive: %d site jobs, %d crawl(s) running; next %s at %s", len(jobs), running,
+            "alive: %d site jobs, %d crawl(s) running; next %s at %s%s", len(jobs), running,
             upcoming.id if upcoming else "-", upcoming.next_run_time if upcoming else "-",
+            f"; disabled by a bad profile: {', '.join(disabled)}" if disabled else "",
         )  # fmt: skip
 
     received: list[int] = []

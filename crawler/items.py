@@ -19,7 +19,8 @@ class ArticleItem(scrapy.Item):
     fetched_from = scrapy.Field()  # "listing" (JSON) or "page" (article HTML)
     etag = scrapy.Field()  # the page's validators, for conditional GETs when re-checked
     last_modified = scrapy.Field()
-    listing_hash = scrapy.Field()  # fingerprint of the listing entry (None for a single page)
+    listing_hash = scrapy.Field()
+    page_hash = scrapy.Field()  # sha256 of the page's title and body container, when fetched  # fingerprint of the listing entry (None for a single page)
     # what NormalisePipeline derives
     article_key = scrapy.Field()
     published_at = scrapy.Field()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, MetaData, Text, func, text
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, MetaData, Text, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import DateTime
@@ -69,6 +69,14 @@ class Article(Base):
     # validators of the article page, for conditional GETs when it is re-checked
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
+    # sha256 of the page's title and body container when it was last fetched: a re-check
+    # that finds the same hash stores nothing
+    page_hash: Mapped[str | None] = mapped_column(Text)
+    # the adaptive re-check schedule (crawler/incremental/policy.py): when the page is next
+    # due, the current interval in days, and when it was last re-checked
+    next_check_at: Mapped[datetime | None] = mapped_column(TZ, index=True)
+    check_interval: Mapped[float | None] = mapped_column(Float)
+    last_checked_at: Mapped[datetime | None] = mapped_column(TZ)
     first_seen: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
     last_seen: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
@@ -117,6 +125,22 @@ class ChannelState(Base):
     backfill_done_at: Mapped[datetime | None] = mapped_column(TZ)
     last_listed_at: Mapped[datetime | None] = mapped_column(TZ)
     last_run_id: Mapped[int | None] = mapped_column(BigInteger)
+    # the portal's count of the channel minus the entries its last full listing held
+    count_offset: Mapped[int] = mapped_column(Integer, server_default="0")
+    # when a run last listed it to its end (every channel is, at least every relist_days)
+    ended_at: Mapped[datetime | None] = mapped_column(TZ)
+    # the keys of its first listing page at the last run: what moved there is looked into
+    first_page: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+
+
+class ChannelEntry(Base):
+    """One entry of a channel's roster: the listing of ``channel`` shows ``article_key``."""
+
+    __tablename__ = "channel_entries"
+
+    site: Mapped[str] = mapped_column(Text, primary_key=True)
+    channel: Mapped[str] = mapped_column(Text, primary_key=True)
+    article_key: Mapped[str] = mapped_column(Text, primary_key=True)
 
 
 class CrawlRun(Base):

@@ -1,28 +1,56 @@
 """Site profiles: one TOML file describes one portal, so a new portal needs no code.
 
 A profile is looked up by name in the profiles folder (``GOVCRAWL_PROFILES_DIR``) or read
-from a path. Every mistake in a profile is reported as a :class:`ProfileError` that names the
-file and the field.
+from a path. Every field is checked when the profile loads — its type (a boolean is ``true``
+or ``false``, a string is quoted, a number is finite) and its range — and every mistake is
+one :class:`ProfileError` line that names the file and the field. A field govcrawl does not
+know is a warning, not an error, so a profile written for a newer govcrawl still loads.
 """
 
 from __future__ import annotations
 
+import logging
+import math
+import re
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from crawler.extraction.text import CHINA_TZ
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
+logger = logging.getLogger("govcrawl.profiles")
+
 PLATFORMS = ("querylist", "jcms")
+# A site's name is a folder name (logs/<name>/), a job id and crawl_runs.site: lower case so
+# that two spellings never share a folder on a case-insensitive file system.
+SITE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+CHANNEL_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+CRONTAB_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+MAX_INTERVAL_SECONDS = 366 * 86400
+
+
+def is_site_name(name: object) -> bool:
+    return isinstance(name, str) and SITE_NAME.fullmatch(name) is not None
 
 
 class ProfileError(ValueError):
     """A profile file is missing, unreadable or describes an impossible site."""
+
+    def __init__(self, message: str, path: str | Path | None = None) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
 
 
 @dataclass(frozen=True)
@@ -43,10 +71,32 @@ class Politeness:
 
 @dataclass(frozen=True)
 class Schedule:
+    """When the scheduler crawls the site: a crontab expression or an interval (not both)."""
+
     cron: str | None = None
     interval_minutes: int | None = None
     interval_seconds: int | None = None  # for short test schedules
     jitter_seconds: int = 0
+
+    def trigger(self) -> CronTrigger | IntervalTrigger | None:
+        """The APScheduler trigger, or None for a site that is crawled on demand only."""
+        jitter = self.jitter_seconds or None
+        if self.cron:
+            return CronTrigger(**crontab_fields(self.cron), jitter=jitter, timezone=CHINA_TZ)
+        if self.interval_minutes or self.interval_seconds:
+            return IntervalTrigger(
+                minutes=self.interval_minutes or 0, seconds=self.interval_seconds or 0,
+                jitter=jitter, timezone=CHINA_TZ,
+            )  # fmt: skip
+        return None
+
+
+@dataclass(frozen=True)
+class Incremental:
+    """How incremental runs re-check article pages they already stored."""
+
+    max_interval_days: float = 90.0  # the longest time between two re-checks of one article
+    recheck_budget: int = 30  # article page re-check / confirmation requests per run
 
 
 @dataclass(frozen=True)
@@ -76,9 +126,7 @@ class SiteProfile:
     per_page: int = 15
     query_style: str = "plain"  # "plain" (nync) or "array" (gxt: webSiteCode[]=…)
     jcms: JcmsOptions = field(default_factory=JcmsOptions)
-    # an incremental run re-lists at least the entries published in the last N days, so edits
-    # and withdrawals of recent articles are noticed even when page 1 looks unchanged
-    recheck_days: int = 7
+    incremental: Incremental = field(default_factory=Incremental)
     path: Path | None = None
 
     @property
@@ -96,100 +144,284 @@ class SiteProfile:
         raise ProfileError(f"profile {self.name!r} has no channel {code!r}")
 
 
-def _require(data: dict[str, Any], key: str, where: str) -> Any:
-    if key not in data or data[key] in ("", None):
-        raise ProfileError(f"{where}: missing required field {key!r}")
-    return data[key]
+# --- crontab ---------------------------------------------------------------------------------
+
+
+def _crontab_weekdays(spec: str) -> str:
+    """A crontab weekday field as the list of day names APScheduler reads.
+
+    Crontab counts from Sunday (0 or 7 = Sunday) and APScheduler from Monday, so numbers,
+    ranges such as ``0-2`` and steps such as ``*/2`` cannot be passed through: the days are
+    expanded here and handed over by name.
+    """
+    if spec == "*":
+        return "*"
+
+    def day(token: str) -> int:
+        if token in CRONTAB_WEEKDAYS:
+            return CRONTAB_WEEKDAYS.index(token)
+        if token.isdigit() and int(token) <= 7:
+            return int(token)
+        raise ValueError(f"weekday {token!r} is not 0-7 (0 and 7 = Sunday) or sun-sat")
+
+    days: set[int] = set()
+    for part in spec.lower().split(","):
+        match = re.fullmatch(r"(\*|\w+(?:-\w+)?)(?:/(\d+))?", part)
+        if not match:
+            raise ValueError(f"weekday {part!r} is not crontab syntax")
+        span, step = match.group(1), int(match.group(2) or 1)
+        if span == "*":
+            first, last = 0, 7
+        elif "-" in span:
+            first, last = (day(token) for token in span.split("-"))
+        elif match.group(2):
+            raise ValueError(f"weekday {part!r}: a step needs a range or *")
+        else:
+            first = last = day(span)
+        if first > last or step < 1:
+            raise ValueError(f"weekday {part!r} is not a range from low to high")
+        days.update(d % 7 for d in range(first, last + 1, step))
+    return ",".join(CRONTAB_WEEKDAYS[d] for d in sorted(days))
+
+
+def crontab_fields(cron: str) -> dict[str, str]:
+    """The five crontab fields as CronTrigger arguments; ValueError if not crontab."""
+    fields = cron.split()
+    if len(fields) != 5:
+        raise ValueError(f"needs 5 fields (minute hour day month weekday), got {len(fields)}")
+    minute, hour, day, month, weekday = fields
+    for name, value in (("minute", minute), ("hour", hour), ("day", day)):
+        if not re.fullmatch(r"[0-9*/,-]+", value):
+            raise ValueError(f"{name} {value!r} is not crontab syntax")
+    if not re.fullmatch(r"[0-9A-Za-z*/,-]+", month):
+        raise ValueError(f"month {month!r} is not crontab syntax")
+    if day != "*" and weekday != "*":
+        # crontab fires on either, APScheduler only when both match: refuse to guess
+        raise ValueError("restricts both the day of the month and the weekday; set one to *")
+    return {"minute": minute, "hour": hour, "day": day, "month": month.lower(),
+            "day_of_week": _crontab_weekdays(weekday)}  # fmt: skip
+
+
+# --- reading a profile -----------------------------------------------------------------------
+
+
+class _Table:
+    """One TOML table of a profile file, read field by field with type and range checks."""
+
+    def __init__(self, data: Any, where: str, prefix: str = "") -> None:
+        self.where = where
+        self.prefix = prefix
+        if not isinstance(data, dict):
+            raise self.error("", "must be a table", data)
+        self.data = data
+        self.read: set[str] = set()
+
+    def error(self, key: str, problem: str, value: Any) -> ProfileError:
+        name = self.prefix + key if key else self.prefix.rstrip(".")
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        return ProfileError(f"{self.where}: {name} {problem}, got {shown}", self.where)
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def get(self, key: str, default: Any) -> Any:
+        self.read.add(key)
+        return self.data.get(key, default)
+
+    def string(self, key: str, default: str = "", *, required: bool = False) -> str:
+        value = self.get(key, default)
+        if not isinstance(value, str):
+            raise self.error(key, 'must be a string (in "quotes")', value)
+        if required and not value:
+            raise ProfileError(
+                f"{self.where}: missing required field {self.prefix + key!r}", self.where
+            )
+        return value
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        value = self.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.error(key, f"must be a whole number from {low} to {high}", value)
+        return value
+
+    def optional_integer(self, key: str, low: int, high: int) -> int | None:
+        return self.integer(key, low, low, high) if self.has(key) else None
+
+    def number(self, key: str, default: float, low: float, high: float) -> float:
+        value = self.get(key, default)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or not low <= value <= high
+        ):
+            raise self.error(key, f"must be a number from {low:g} to {high:g}", value)
+        return float(value)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.get(key, default)
+        if not isinstance(value, bool):
+            raise self.error(key, "must be true or false (no quotes)", value)
+        return value
+
+    def table(self, key: str) -> _Table:
+        return _Table(self.get(key, {}), self.where, f"{self.prefix}{key}.")
+
+    def warn_unknown(self, deprecated: Iterable[str] = ()) -> None:
+        for key in self.data:
+            if key not in self.read and key not in deprecated:
+                logger.warning("%s: unknown field %r ignored", self.where, self.prefix + key)
+
+
+def _channels(top: _Table, platform: str) -> tuple[Channel, ...]:
+    raw = top.get("channels", [])
+    if not isinstance(raw, list):
+        raise top.error("channels", "must be [[channels]] tables", raw)
+    channels = []
+    for i, entry in enumerate(raw):
+        table = _Table(entry, top.where, f"channels[{i}].")
+        code = table.string("code", required=True)
+        if not CHANNEL_CODE.fullmatch(code):
+            raise table.error("code", "must be 1-64 letters, digits, '-' or '_'", code)
+        if platform == "jcms" and not code.isdigit():
+            raise ProfileError(
+                f"{top.where}: jcms channel codes are column ids (the digits of /col/col<id>/), "
+                f"got {code!r}",
+                top.where,
+            )
+        unitid = table.string("unitid")
+        channels.append(Channel(code=code, name=table.string("name"), unitid=unitid or None))
+        table.warn_unknown()
+    if not channels:
+        raise ProfileError(f"{top.where}: at least one [[channels]] entry is required", top.where)
+    codes = [c.code for c in channels]
+    if len(set(codes)) != len(codes):
+        raise ProfileError(f"{top.where}: channel codes must be unique, got {codes}", top.where)
+    return tuple(channels)
+
+
+def _schedule(table: _Table) -> Schedule:
+    cron = table.get("cron", None)
+    if cron is not None and not isinstance(cron, str):
+        raise table.error("cron", 'must be a crontab string such as "15 */6 * * *"', cron)
+    schedule = Schedule(
+        cron=cron or None,
+        interval_minutes=table.optional_integer("interval_minutes", 1, MAX_INTERVAL_SECONDS // 60),
+        interval_seconds=table.optional_integer("interval_seconds", 1, MAX_INTERVAL_SECONDS),
+        jitter_seconds=table.integer("jitter_seconds", 0, 0, 86400),
+    )
+    given = [k for k in ("cron", "interval_minutes", "interval_seconds") if table.has(k)]
+    if len(given) > 1:
+        raise ProfileError(
+            f"{table.where}: schedule takes one of cron, interval_minutes, interval_seconds; "
+            f"got {', '.join(given)}",
+            table.where,
+        )
+    if schedule.cron:
+        try:
+            trigger = schedule.trigger()
+            assert trigger is not None
+            trigger.jitter = None
+            never = trigger.get_next_fire_time(None, datetime.now(CHINA_TZ)) is None
+        except ValueError as exc:
+            raise table.error("cron", f"is not a crontab expression ({exc})", cron) from None
+        if never:
+            raise table.error("cron", "never fires", cron)
+    return schedule
 
 
 def parse_profile(
     data: dict[str, Any], where: str = "<profile>", path: Path | None = None
 ) -> SiteProfile:
     """Build a profile from parsed TOML, checking every field a crawl depends on."""
-    name = str(_require(data, "name", where))
-    base_url = str(_require(data, "base_url", where)).rstrip("/")
+    top = _Table(data, where)
+    name = top.string("name", required=True)
+    if not is_site_name(name):
+        raise top.error(
+            "name", "must be 1-64 lower-case letters, digits, '-' or '_' (a plain name)", name
+        )
+    base_url = top.string("base_url", required=True).rstrip("/")
     parts = urlsplit(base_url)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise top.error("base_url", "has an invalid port", base_url) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ProfileError(f"{where}: base_url must be an http(s) URL, got {base_url!r}")
-    platform = str(_require(data, "platform", where))
+        raise ProfileError(f"{where}: base_url must be an http(s) URL, got {base_url!r}", where)
+    platform = top.string("platform", required=True)
     if platform not in PLATFORMS:
         raise ProfileError(
-            f"{where}: platform must be one of {', '.join(PLATFORMS)}, got {platform!r}"
+            f"{where}: platform must be one of {', '.join(PLATFORMS)}, got {platform!r}", where
         )
-
-    channels = []
-    for i, raw in enumerate(data.get("channels", [])):
-        code = str(_require(raw, "code", f"{where} channels[{i}]"))
-        unitid = raw.get("unitid")
-        channels.append(
-            Channel(
-                code=code, name=str(raw.get("name", "")), unitid=str(unitid) if unitid else None
-            )
-        )
-    if not channels:
-        raise ProfileError(f"{where}: at least one [[channels]] entry is required")
-    codes = [c.code for c in channels]
-    if len(set(codes)) != len(codes):
-        raise ProfileError(f"{where}: channel codes must be unique, got {codes}")
-
-    pol = data.get("politeness", {})
-    politeness = Politeness(
-        download_delay=float(pol.get("download_delay", 1.0)),
-        concurrent_requests=int(pol.get("concurrent_requests", 1)),
-        autothrottle=bool(pol.get("autothrottle", True)),
-        obey_robots=bool(pol.get("obey_robots", True)),
-    )
-    if politeness.concurrent_requests < 1 or politeness.download_delay < 0:
-        raise ProfileError(
-            f"{where}: politeness needs concurrent_requests >= 1 and download_delay >= 0"
-        )
-
-    sch = data.get("schedule", {})
-    schedule = Schedule(
-        cron=sch.get("cron"),
-        interval_minutes=int(sch["interval_minutes"]) if "interval_minutes" in sch else None,
-        interval_seconds=int(sch["interval_seconds"]) if "interval_seconds" in sch else None,
-        jitter_seconds=int(sch.get("jitter_seconds", 0)),
-    )
-
-    ql = data.get("querylist", {})
-    site_code = str(data.get("site_code", ""))
+    site_code = top.string("site_code")
     if platform == "querylist" and not site_code:
-        raise ProfileError(f"{where}: platform 'querylist' needs site_code (e.g. 'jxsnynct')")
-    query_style = str(ql.get("query_style", "plain"))
-    if query_style not in ("plain", "array"):
-        raise ProfileError(f"{where}: querylist.query_style must be 'plain' or 'array'")
-    raw_jcms = data.get("jcms", {})
-    jcms = JcmsOptions(
-        webid=str(raw_jcms.get("webid", "")),
-        webname=str(raw_jcms.get("webname", "")),
-        path=str(raw_jcms.get("path", "")),
-        proxy_path=str(raw_jcms.get("proxy_path", "/module/web/jpage/dataproxy.jsp")),
-        per_page=int(raw_jcms.get("per_page", 15)),
-        batch=int(raw_jcms.get("batch", 45)),
+        raise ProfileError(
+            f"{where}: platform 'querylist' needs site_code (e.g. 'jxsnynct')", where
+        )
+    title = top.string("title")
+    channels = _channels(top, platform)
+
+    pol = top.table("politeness")
+    politeness = Politeness(
+        download_delay=pol.number("download_delay", 1.0, 0, 600),
+        concurrent_requests=pol.integer("concurrent_requests", 1, 1, 64),
+        autothrottle=pol.boolean("autothrottle", True),
+        obey_robots=pol.boolean("obey_robots", True),
     )
-    if platform == "jcms":
-        bad = [c.code for c in channels if not c.code.isdigit()]
-        if bad:
-            raise ProfileError(
-                f"{where}: jcms channel codes are column ids (the digits of /col/col<id>/), got {bad}"
-            )
-        if jcms.batch < 1 or jcms.per_page < 1:
-            raise ProfileError(f"{where}: jcms.batch and jcms.per_page must be >= 1")
+
+    ql = top.table("querylist")
+    query_path = ql.string("path", "/queryList")
+    query_style = ql.string("query_style", "plain")
+    if query_style not in ("plain", "array"):
+        raise ql.error("query_style", "must be 'plain' or 'array'", query_style)
+    per_page = ql.integer("per_page", 15, 1, 200)
+
+    jc = top.table("jcms")
+    jcms = JcmsOptions(
+        webid=jc.string("webid"),
+        webname=jc.string("webname"),
+        path=jc.string("path"),
+        proxy_path=jc.string("proxy_path", "/module/web/jpage/dataproxy.jsp"),
+        per_page=jc.integer("per_page", 15, 1, 200),
+        batch=jc.integer("batch", 45, 1, 200),
+    )
+    for table, key, value in ((ql, "path", query_path), (jc, "proxy_path", jcms.proxy_path)):
+        if not value.startswith("/"):
+            raise table.error(key, "must be a path starting with '/'", value)
+
+    inc = top.table("incremental")
+    incremental = Incremental(
+        max_interval_days=inc.number("max_interval_days", 90.0, 1, 3650),
+        recheck_budget=inc.integer("recheck_budget", 30, 0, 10000),
+    )
+    if inc.has("recheck_days"):
+        logger.warning(
+            "%s: incremental.recheck_days is deprecated and ignored: stored articles are "
+            "re-checked on an adaptive schedule (see max_interval_days, recheck_budget)",
+            where,
+        )
+
+    sch = top.table("schedule")
+    schedule = _schedule(sch)
+
+    for table in (top, pol, ql, jc, sch):
+        table.warn_unknown()
+    inc.warn_unknown(deprecated=("recheck_days",))
     return SiteProfile(
         name=name,
         base_url=base_url,
         platform=platform,
         site_code=site_code,
-        title=str(data.get("title", "")),
-        channels=tuple(channels),
+        title=title,
+        channels=channels,
         politeness=politeness,
         schedule=schedule,
-        query_path=str(ql.get("path", "/queryList")),
-        per_page=int(ql.get("per_page", 15)),
+        query_path=query_path,
+        per_page=per_page,
         query_style=query_style,
         jcms=jcms,
-        recheck_days=int(data.get("incremental", {}).get("recheck_days", 7)),
+        incremental=incremental,
         path=path,
     )
 
@@ -204,14 +436,60 @@ def load_profile(name_or_path: str, profiles_dir: str | Path) -> SiteProfile:
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in Path(profiles_dir).glob("*.toml"))) or "none"
         raise ProfileError(
-            f"no profile {name_or_path!r} (looked for {path}; known profiles: {known})"
+            f"no profile {name_or_path!r} (looked for {path}; known profiles: {known})", path
         )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"{path}: not valid TOML: {exc}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ProfileError(f"{path}: not valid TOML: {message}", path) from exc
     return parse_profile(data, where=str(path), path=path.resolve())
 
 
-def list_profiles(profiles_dir: str | Path) -> list[SiteProfile]:
-    return [load_profile(str(p), profiles_dir) for p in sorted(Path(profiles_dir).glob("*.toml"))]
+@dataclass(frozen=True)
+class ProfileSet:
+    """The profiles that loaded, and one error for each file that did not.
+
+    Iterating over it gives the profiles that loaded: a bad file disables its own site only.
+    """
+
+    profiles: tuple[SiteProfile, ...]
+    errors: tuple[ProfileError, ...]
+
+    def __iter__(self) -> Iterator[SiteProfile]:
+        return iter(self.profiles)
+
+    def __len__(self) -> int:
+        return len(self.profiles)
+
+
+def list_profiles(profiles_dir: str | Path, only: Iterable[str] = ()) -> ProfileSet:
+    """Load every profile of ``profiles_dir`` (or only these names or paths).
+
+    Files that share one site name are all refused: their runs, logs and job would mix.
+    """
+    wanted = list(only) or [str(p) for p in sorted(Path(profiles_dir).glob("*.toml"))]
+    loaded: list[SiteProfile] = []
+    errors: list[ProfileError] = []
+    for name_or_path in dict.fromkeys(wanted):
+        try:
+            profile = load_profile(name_or_path, profiles_dir)
+        except ProfileError as exc:
+            errors.append(exc)
+            continue
+        if all(p.path != profile.path for p in loaded):
+            loaded.append(profile)
+    files: dict[str, list[SiteProfile]] = {}
+    for profile in loaded:
+        files.setdefault(profile.name, []).append(profile)
+    for name, same in files.items():
+        if len(same) > 1:
+            paths = ", ".join(str(p.path) for p in same)
+            errors += [
+                ProfileError(
+                    f"{p.path}: name {name!r} is used by {len(same)} files ({paths})", p.path
+                )
+                for p in same
+            ]
+    good = tuple(p for p in loaded if len(files[p.name]) == 1)
+    return ProfileSet(profiles=good, errors=tuple(errors))

@@ -22,6 +22,7 @@ from crawler.extraction.text import CHINA_TZ
 from crawler.models import Article, ArticleVersion, CrawlIssue, CrawlRun
 
 FORMATS = ("table", "json", "jsonl", "csv")
+MAX_ID = 2**63 - 1  # ids are bigint: a larger number is no id, not an error of PostgreSQL
 
 
 class QueryError(LookupError):
@@ -132,6 +133,8 @@ def runs(engine: Engine, site: str | None = None, limit: int = 20) -> list[dict[
 
 
 def run(engine: Engine, run_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    if not 0 < run_id <= MAX_ID:
+        raise QueryError(f"no run {run_id} (see `govcrawl runs`)")
     with engine.connect() as conn:
         found = conn.execute(select(CrawlRun).where(CrawlRun.id == run_id)).first()
         if found is None:
@@ -181,11 +184,13 @@ def sites(engine: Engine) -> list[dict[str, Any]]:
 
 def show(engine: Engine, ident: str) -> dict[str, Any]:
     """An article by id or URL, with its versions."""
-    condition = (
-        Article.id == int(ident)
-        if ident.isdigit()
-        else or_(Article.url == ident, Article.url == ident.rstrip("/"))
-    )
+    # ASCII digits only: "²".isdigit() is true, and int() refuses it
+    if ident.isascii() and ident.isdigit():
+        if int(ident) > MAX_ID:
+            raise QueryError(f"no article {ident!r}")
+        condition = Article.id == int(ident)
+    else:
+        condition = or_(Article.url == ident, Article.url == ident.rstrip("/"))
     with engine.connect() as conn:
         found = conn.execute(select(Article).where(condition)).first()
         if found is None:

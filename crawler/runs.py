@@ -14,12 +14,15 @@ import os
 import socket
 import time
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from scrapy import signals
+from scrapy.exceptions import NotConfigured
 from sqlalchemy import insert, select, update
 
+from crawler.database import engine_from_settings
 from crawler.extraction.text import CHINA_TZ
 from crawler.models import CrawlIssue, CrawlRun
 from crawler.signals import issue_reported
@@ -32,7 +35,14 @@ FINISHED = ("succeeded", "degraded")
 
 
 def run_log_path(home: str | Path, site: str) -> Path:
-    """Where a new run of ``site`` writes its log: ``GOVCRAWL_HOME/logs/<site>/<time>.log``."""
+    """Where a new run of ``site`` writes its log: ``GOVCRAWL_HOME/logs/<site>/<time>.log``.
+
+    ``site`` must be a plain site name: the retention policy deletes old logs in this folder,
+    so a name such as ``../x`` or ``/etc`` must never become it (ValueError)."""
+    from crawler.profiles import is_site_name
+
+    if not is_site_name(site):
+        raise ValueError(f"not a site name, refusing it as a log folder: {site!r}")
     folder = Path(home) / "logs" / site
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{datetime.now(CHINA_TZ):%Y%m%d-%H%M%S-%f}.log"
@@ -48,8 +58,12 @@ def new_run_log(home: str | Path, site: str, keep_runs: int, keep_days: float) -
 def prune_logs(folder: str | Path, keep_runs: int, keep_days: float) -> list[Path]:
     """The retention policy of run logs, applied to one site's folder before each run: keep
     the newest ``keep_runs`` files and, of those, only the ones younger than ``keep_days``
-    days (0 disables either limit). Returns what it deleted."""
-    files = sorted(Path(folder).glob("*.log*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    days (0 disables either limit). Only regular files are touched. Returns what it deleted."""
+    files = sorted(
+        (p for p in Path(folder).glob("*.log*") if p.is_file() and not p.is_symlink()),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
     cutoff = time.time() - keep_days * 86400
     doomed = [
         path
@@ -62,15 +76,16 @@ def prune_logs(folder: str | Path, keep_runs: int, keep_days: float) -> list[Pat
 
 
 def run_status(reason: str, stats: dict[str, Any]) -> str:
-    """``succeeded`` or ``failed``: a run fails when it did not finish, when a batch could
-    not be stored, or when it reached nothing at all (no listing page, no article) and
-    reported problems, e.g. the portal was down."""
+    """``succeeded`` or ``failed`` — the one definition of "the run went well": a run fails
+    when it did not finish, when a batch could not be stored, or when it reached nothing at all
+    (no listing page, no article) and either reported problems (the portal was down) or got no
+    reply at all."""
     if reason not in SUCCESS_REASONS or stats.get("govcrawl/store/failed_batches"):
         return "failed"
     reached = stats.get("govcrawl/listing/pages", 0) or stats.get("item_scraped_count", 0)
     problems = sum(v for k, v in stats.items() if k.startswith("govcrawl/issues/"))
-    if not reached and problems:
-        return "failed"
+    if not reached and (problems or not stats.get("downloader/response_count")):
+        return "failed"  # it fetched nothing it was asked for
     return "succeeded"
 
 
@@ -125,19 +140,21 @@ class CrawlRunRecorder:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> CrawlRunRecorder:
+        if "pipelines.store.StorePipeline" not in (
+            crawler.settings.getdict("ITEM_PIPELINES") or {}
+        ):
+            raise NotConfigured("nothing is stored: no run record")
         ext = cls(crawler)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(ext.issue_reported, signal=issue_reported)
         return ext
 
-    @property
+    @cached_property
     def engine(self) -> Any:
-        return getattr(self.crawler, "store_engine", None)
+        return engine_from_settings(self.crawler.settings)
 
     def spider_opened(self, spider: Any) -> None:
-        if self.engine is None:
-            return
         profile = getattr(spider, "profile", None)
         args = {
             k: v
@@ -169,7 +186,6 @@ class CrawlRunRecorder:
                 self.run_id = conn.execute(
                     insert(CrawlRun).values(**values).returning(CrawlRun.id)
                 ).scalar_one()
-        spider.run_id = self.run_id
         self.crawler.stats.set_value("govcrawl/run_id", self.run_id)
         logger.info(
             "crawl run %d started for site %s", self.run_id, profile.name if profile else "?"

@@ -95,9 +95,22 @@ class Query:
     terms: tuple[str, ...]
 
 
+# A query is a few words or phrases. Bounded because each character becomes a tsquery
+# operand, and PostgreSQL's recursive tsquery code runs out of stack near ~20,000 of them.
+MAX_QUERY_CHARS = 200
+MAX_QUERY_TERMS = 20
+
+
 def parse_query(text: str) -> Query:
     """``病虫害 通知`` → every term must occur; see the module docstring."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise SearchError(
+            f"the search text is {len(text)} characters long; at most {MAX_QUERY_CHARS} "
+            "(search for a few words or phrases)"
+        )
     terms = tuple(dict.fromkeys(t.lower() for t in text.split()))
+    if len(terms) > MAX_QUERY_TERMS:
+        raise SearchError(f"{len(terms)} search terms; at most {MAX_QUERY_TERMS}")
     parts: list[str] = []
     recheck: list[str] = []
     for term in terms:
@@ -126,10 +139,12 @@ def parse_day(value: str | None, option: str, end: bool = False) -> datetime | N
             day = (first.replace(day=28) + timedelta(days=4)).replace(day=1) if end else first
             return datetime.combine(day, time(), CHINA_TZ)
         day = date.fromisoformat(value)
+        if end:
+            day += timedelta(days=1)
     except ValueError:
         raise SearchError(f"{option}: {value!r} is not a date; use YYYY-MM-DD or YYYY-MM") from None
-    if end:
-        day += timedelta(days=1)
+    except OverflowError:  # the day after 9999-12-31
+        raise SearchError(f"{option}: {value!r} is beyond the last day searchable") from None
     return datetime.combine(day, time(), CHINA_TZ)
 
 

@@ -42,11 +42,26 @@ RETRY_TIMES = 3
 RETRY_BACKOFF_BASE = 1.0
 RETRY_BACKOFF_MAX = 30.0
 DOWNLOADER_MIDDLEWARES = {
+    # first of all: every request, redirects included, must be on the profile's host and port
+    # (Scrapy's OffsiteMiddleware, 50, stays as a second guard but passes dont_filter requests)
+    "crawler.middlewares.OriginGuardMiddleware": 40,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
+    # portals are public: no HTTP auth is ever sent (nor leaked on a redirect)
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
 }
 COOKIES_ENABLED = True
+# Nothing may reach into a running crawl, and what a crawl does not use is not loaded:
+# - RemoteControl: an HTTP server in the crawl process that runs the Python code it is sent
+#   (token in a job file); TelnetConsole: the same over telnet;
+# - MemoryDebugger: debugging aid (gc and live-reference dumps), not for unattended runs;
+# - SpiderState: persists spider.state under JOBDIR; govcrawl keeps its state in PostgreSQL;
+# - FeedExporter: items go to PostgreSQL through the pipelines, never to feed files.
+# Kept: CoreStats, LogStats, LogCount (the monitors read them), MemoryUsage (memusage/max in
+# the run record), CloseSpider (-s CLOSESPIDER_* limits), AutoThrottle (profiles turn it on).
+REMOTE_CONTROL_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+MEMDEBUG_ENABLED = False
 
 # With the default of 100, Scrapy starts that many tasks per response even when a page
 # yields one item; 10 measured ~1.7x faster on 2 cores (see ../shared/perf-notes.md, bench/).
@@ -60,9 +75,14 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 400,
 }
 EXTENSIONS = {
+    "scrapy.extensions.remote_control.RemoteControl": None,
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.memdebug.MemoryDebugger": None,
+    "scrapy.extensions.spiderstate.SpiderState": None,
+    "scrapy.extensions.feedexport.FeedExporter": None,
     # on close, in this order: the state keeper adds its counts, Spidermon's monitors check
     # the stats, the run recorder writes stats, alerts and status to crawl_runs
-    "crawler.state.CrawlStateKeeper": 50,
+    "crawler.incremental.extension.IncrementalKeeper": 50,
     "spidermon.contrib.scrapy.extensions.Spidermon": 60,
     "crawler.runs.CrawlRunRecorder": 100,
 }

@@ -4,6 +4,11 @@ Items are buffered and written ``GOVCRAWL_STORE_BATCH_SIZE`` at a time (or every
 ``GOVCRAWL_STORE_FLUSH_SECONDS``) as one multi-row ``INSERT … ON CONFLICT (article_key) DO
 UPDATE`` in a worker thread, so a write never stalls the crawl. Re-running a crawl never
 creates a second row: the article key is unique and the channels of a row are merged.
+
+A batch that PostgreSQL refuses because of what one row holds (a NUL in a string, a URL too
+long for its index, …) is split in halves until the bad rows are alone: those are skipped,
+counted (``govcrawl/store/bad_rows``) and reported (``store_rejected``); the rest is stored.
+Any other error (the database went away) fails the batch and the run, as before.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
@@ -21,16 +26,18 @@ from sqlalchemy.engine import Engine
 from twisted.internet import task, threads
 
 from crawler.database import DatabaseError, engine_from_settings
+from crawler.extraction.text import strip_control
 from crawler.items import ArticleItem
 from crawler.models import Article, ArticleVersion
 from crawler.search import lexemes
+from crawler.signals import issue_reported
 
 logger = logging.getLogger(__name__)
 
 COLUMNS = (
     "article_key", "site", "channels", "url", "platform_id", "title", "published_at", "source",
     "author", "body_html", "body_text", "images", "attachments", "extra", "content_hash", "body_hash",
-    "listing_hash", "etag", "last_modified",
+    "listing_hash", "etag", "last_modified", "page_hash",
 )  # fmt: skip
 # what an edit can change, and what a version keeps
 VERSIONED = (
@@ -66,6 +73,7 @@ UPSERT = _upsert.on_conflict_do_update(
         ),
         # a page fetched by URL alone has no listing hash: keep the one the listing gave
         "listing_hash": literal_column("COALESCE(excluded.listing_hash, articles.listing_hash)"),
+        "page_hash": literal_column("COALESCE(excluded.page_hash, articles.page_hash)"),
         "etag": literal_column("COALESCE(excluded.etag, articles.etag)"),
         "last_modified": literal_column("COALESCE(excluded.last_modified, articles.last_modified)"),
         # seen again: not withdrawn (any more)
@@ -95,11 +103,49 @@ LINK_REPOSTS = text(
 ).bindparams(bindparam("hashes"))
 
 
+# SQLSTATE classes of errors caused by the data sent, not by the database or the connection:
+# 22 data exception (NUL in jsonb, bad encoding, value out of range), 23 integrity constraint
+# violation, 54 program limit exceeded (an index row or a tsvector too large)
+DATA_ERROR_CLASSES = ("22", "23", "54")
+
+
+@dataclass
+class RejectedRow:
+    row: dict[str, Any]
+    reason: str
+
+
 @dataclass
 class BatchResult:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    rejected: list[RejectedRow] = field(default_factory=list)
+
+    def add(self, other: BatchResult) -> None:
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.rejected += other.rejected
+
+
+def rejected_for_its_data(exc: BaseException) -> bool:
+    """True when the database (or the driver, before sending) refused what a row holds;
+    False for a lost connection, a server shutting down, a bug in a statement."""
+    cause = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's exception
+    pgcode = getattr(cause, "pgcode", None)
+    if pgcode:
+        return pgcode[:2] in DATA_ERROR_CLASSES
+    # psycopg2 refuses a NUL in a string (ValueError) and a lone surrogate (UnicodeEncodeError)
+    # while binding, before anything is sent
+    return isinstance(cause, (ValueError, UnicodeError)) and not hasattr(cause, "pgerror")
+
+
+def error_reason(exc: BaseException) -> str:
+    """The database's own message, first line: not the statement and its 500 rows."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines() or [type(cause).__name__]
+    return strip_control(lines[0])[:300]
 
 
 def coalesce(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -139,10 +185,34 @@ def keep_versions(conn: Any, edited: dict[str, dict[str, Any]]) -> None:
 
 
 def write_batch(engine: Engine, rows: list[dict[str, Any]]) -> BatchResult:
-    """Upsert one batch in one transaction; return how many rows were new, changed, unchanged."""
+    """Upsert one batch; return how many rows were new, changed, unchanged and rejected.
+
+    The batch is one transaction. When PostgreSQL refuses it for what a row holds, each half is
+    written on its own, and so on down to the rows that are refused alone: one bad row costs
+    about 2·log2(batch) small transactions, never the batch. Other errors are raised."""
     rows = coalesce(rows)
     for row in rows:
         row["search_vector"] = lexemes(row["title"], row["body_text"])
+    return _write_or_split(engine, rows)
+
+
+def _write_or_split(engine: Engine, rows: list[dict[str, Any]]) -> BatchResult:
+    try:
+        return _write_rows(engine, rows)
+    except Exception as exc:
+        if not rejected_for_its_data(exc):
+            raise
+        if len(rows) == 1:
+            return BatchResult(rejected=[RejectedRow(rows[0], error_reason(exc))])
+    result = BatchResult()
+    middle = len(rows) // 2
+    for half in (rows[:middle], rows[middle:]):
+        result.add(_write_or_split(engine, half))
+    return result
+
+
+def _write_rows(engine: Engine, rows: list[dict[str, Any]]) -> BatchResult:
+    """Upsert coalesced rows, search vectors computed, in one transaction."""
     keys = [r["article_key"] for r in rows]
     result = BatchResult()
     with engine.begin() as conn:
@@ -200,7 +270,6 @@ class StorePipeline:
         except DatabaseError as exc:
             logger.error("%s", exc)
             raise
-        self.crawler.store_engine = self.engine
         self.timer = task.LoopingCall(self._flush_if_stale)
         self.timer.start(max(self.flush_seconds / 2, 0.2), now=False)
 
@@ -232,6 +301,8 @@ class StorePipeline:
             return write_batch(self.engine, rows)
 
     def _written(self, result: BatchResult) -> None:
+        for rejected in result.rejected:
+            self._rejected(rejected)
         self.stats.inc_value("govcrawl/store/batches")
         self.stats.inc_value("govcrawl/items/new", result.new)
         self.stats.inc_value("govcrawl/items/updated", result.updated)
@@ -242,6 +313,24 @@ class StorePipeline:
             result.updated,
             result.unchanged,
         )
+
+    def _rejected(self, rejected: RejectedRow) -> None:
+        """One row PostgreSQL refused: counted, logged and kept in crawl_issues with its key
+        and channel, so later runs fetch the article again (after a fix, it is stored)."""
+        row = rejected.row
+        url = strip_control(str(row.get("url") or row.get("article_key") or "?"))
+        key = row.get("article_key")
+        channels = row.get("channels") or []
+        self.stats.inc_value("govcrawl/store/bad_rows")
+        self.stats.inc_value("govcrawl/issues/store_rejected")
+        logger.error(
+            "store_rejected: %s (%s); the rest of its batch is stored", url, rejected.reason
+        )
+        self.crawler.signals.send_catch_log(
+            issue_reported, kind="store_rejected", url=url, reason=rejected.reason,
+            article_key=strip_control(key) if isinstance(key, str) else None,
+            channel=channels[0] if channels and key else None, spider=self.crawler.spider,
+        )  # fmt: skip
 
     def _write_failed(self, failure: Any, count: int) -> None:
         self.failed = True

@@ -1,4 +1,4 @@
-"""Refuse records that cannot be an article: no title, no URL or no publication date."""
+"""Refuse records that cannot be an article: no title, no http(s) URL or no publication date."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from typing import Any
 
 from scrapy.exceptions import DropItem
 
+from crawler.extraction.text import strip_control
+from crawler.extraction.urls import is_web_url
 from crawler.items import ArticleItem
 from crawler.signals import issue_reported
 
@@ -13,7 +15,9 @@ REQUIRED = ("title", "url", "published_at")
 
 
 class ValidatePipeline:
-    """Drops, counts (``govcrawl/items/dropped/missing_<field>``) and reports every bad record."""
+    """Drops, counts (``govcrawl/items/dropped/missing_<field>``, ``…/dropped/non_web_url``) and
+    reports every bad record. A URL that is not http(s) (``javascript:``, ``data:``, ``file:``,
+    ``mailto:`` …) is never stored."""
 
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
@@ -24,19 +28,28 @@ class ValidatePipeline:
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
         missing = [name for name in REQUIRED if not item.get(name)]
-        if not missing:
+        url = item.get("url")
+        non_web = bool(url) and not is_web_url(url)
+        if not missing and not non_web:
             return item
         stats = self.crawler.stats
         stats.inc_value("govcrawl/items/dropped")
         for name in missing:
             stats.inc_value(f"govcrawl/items/dropped/missing_{name}")
+        problems = ["missing " + ", ".join(missing)] if missing else []
+        if non_web:
+            stats.inc_value("govcrawl/items/dropped/non_web_url")
+            problems.append(f"not an http(s) URL: {url[:100]!r}")
         where = (
-            item.get("url")
-            or f"{item.get('site')} record id={item.get('platform_id') or '?'} title={item.get('title') or '?'}"
+            url
+            if url and not non_web
+            else f"{item.get('site')} record id={item.get('platform_id') or '?'} title={item.get('title') or '?'}"
         )
-        reason = "missing " + ", ".join(missing)
+        reason = "; ".join(problems)
         if "published_at" in missing and item.get("published"):
-            reason += f" (unparsable date {item.get('published')!r})"
+            reason += f" (unparsable date {str(item.get('published'))[:100]!r})"
+        # the issue row is text in PostgreSQL: no NUL may reach it
+        where, reason = strip_control(where), strip_control(reason)
         self.crawler.signals.send_catch_log(
             issue_reported,
             kind="invalid",

@@ -99,3 +99,72 @@ def test_sql_runs_one_statement_on_the_database(db, database_url, tmp_path):
     assert result.stdout.split() == ["runs", "------", "0", "(1", "row)"]
     bad = govcrawl("sql", "SELECT nosuch FROM crawl_runs", database_url=database_url, home=tmp_path)
     assert bad.returncode != 0 and 'column "nosuch" does not exist' in bad.stderr
+
+
+def test_first_commands_at_once_share_one_new_embedded_server(tmp_path):
+    home = tmp_path / "fresh"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["GOVCRAWL_HOME"] = str(home)
+    starts = [
+        subprocess.Popen([sys.executable, "-m", "crawler.cli", "migrate"], cwd=ROOT, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]  # fmt: skip
+    results = [(p.wait(timeout=180), *p.communicate()) for p in starts]
+    for code, out, err in results:
+        assert code == 0 and "is at the latest schema" in out, err[-2000:]
+    assert not (home / "pgdata" / "postmaster.pid").exists()  # the last one out stopped it
+
+
+def test_a_killed_process_does_not_leave_the_embedded_server_running(tmp_path):
+    """The server of a SIGKILLed user is reused by the next command, which stops it."""
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["GOVCRAWL_HOME"] = str(home)
+    user = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\n"
+         "from crawler.database import open_database\n"
+         "open_database(None, sys.argv[1]); print('up', flush=True); time.sleep(120)\n", str(home)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    postmaster = home / "pgdata" / "postmaster.pid"
+    try:
+        assert user.stdout.readline().strip() == "up"
+        user.kill()
+        user.wait()
+        server_pid = int(postmaster.read_text().split()[0])
+        os.kill(server_pid, 0)  # still running: nothing stopped it
+        result = govcrawl("migrate", database_url=None, home=home)
+        assert result.returncode == 0, result.stderr
+        assert not postmaster.exists()  # the next command joined it, then stopped it
+    finally:
+        user.kill()
+        if postmaster.exists():
+            os.kill(int(postmaster.read_text().split()[0]), 15)
+
+
+def test_logs_follow_stops_when_the_run_process_is_gone(db, database_url, tmp_path):
+    import socket
+
+    from sqlalchemy import insert
+
+    from crawler.models import CrawlRun
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    log = tmp_path / "killed.log"
+    log.write_text("INFO: crawl run started\n", encoding="utf-8")
+    with db.begin() as conn:
+        run_id = conn.execute(
+            insert(CrawlRun)
+            .values(site="sample", spider="portal", status="running", pid=gone.pid,
+                    hostname=socket.gethostname(), log_path=str(log))
+            .returning(CrawlRun.id)
+        ).scalar_one()  # fmt: skip
+    result = govcrawl("logs", str(run_id), "-f", database_url=database_url, home=tmp_path,
+                      timeout=30)  # fmt: skip
+    assert result.returncode == 1 and result.stdout == "INFO: crawl run started\n"
+    assert result.stderr == (
+        f"govcrawl: run {run_id} is still marked running, but its process {gone.pid} is gone "
+        "(killed?); stopped following\n"
+    )

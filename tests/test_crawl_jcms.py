@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -107,12 +108,12 @@ def test_pager_params_from_the_profile_win(db, jcms_server, tmp_path, crawl):
     }
 
 
-def test_recheck_window_uses_conditional_gets_and_finds_a_body_edit(
+def test_due_rechecks_use_conditional_gets_and_find_a_body_edit(
     db, jcms_server, jcms_profile, crawl
 ):
     assert crawl(jcms_profile).returncode == 0
     jcms_profile.write_text(
-        jcms_profile.read_text(encoding="utf-8") + "\n[incremental]\nrecheck_days = 5000\n",
+        jcms_profile.read_text(encoding="utf-8") + "\n[incremental]\nrecheck_budget = 1000\n",
         encoding="utf-8",
     )
     portal = jcms_server.portal
@@ -121,7 +122,9 @@ def test_recheck_window_uses_conditional_gets_and_finds_a_body_edit(
     edited.body_html = "<p>通知内容已更正。</p>"
     jcms_server.requests.clear()
 
-    assert crawl(jcms_profile).returncode == 0
+    # a JCMS listing never shows a body edit: 100 days later every page is due for a re-check
+    later = (datetime.now(timezone.utc) + timedelta(days=100)).isoformat()
+    assert crawl(jcms_profile, settings={"GOVCRAWL_NOW": later}).returncode == 0
     stats = latest_stats(db)
     with db.connect() as conn:
         body = conn.execute(

@@ -250,3 +250,40 @@ def test_two_daemons_starting_together_both_keep_the_one_job(db, sample_profile,
     finally:
         first.shutdown(wait=False)
         second.shutdown(wait=False)
+
+
+def test_a_bad_profile_disables_its_site_alone_and_the_daemon_still_stops_promptly(
+    db, database_url, sample_profile, tmp_path
+):
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    good = profile_with(sample_profile, "interval_seconds = 2").read_text(encoding="utf-8")
+    (profiles / "sample.toml").write_text(good, encoding="utf-8")
+    for stem, schedule in [("spin", "interval_minutes = -5"), ("never", 'cron = "99 * * * *"')]:
+        body = good.replace('name = "sample"', f'name = "{stem}"').replace(
+            "interval_seconds = 2", schedule
+        )
+        (profiles / f"{stem}.toml").write_text(body, encoding="utf-8")
+    proc = daemon(
+        database_url=database_url, home=tmp_path / "home", GOVCRAWL_PROFILES_DIR=str(profiles)
+    )
+    try:  # the good site's job fires and its crawl runs to an end
+        wait_for(
+            db,
+            "(SELECT count(*) FROM crawl_runs WHERE site = 'sample' AND exit_code IS NOT NULL) >= 1",
+            90,
+        )
+    finally:
+        asked = time.monotonic()
+        out = stop(proc)
+    assert time.monotonic() - asked < 20, out
+    assert proc.returncode == 0, out
+    errors = [line for line in out.splitlines() if "ERROR: site disabled:" in line]
+    assert len(errors) == 2, out
+    assert any("spin.toml" in e and "interval_minutes" in e for e in errors), errors
+    assert any("never.toml" in e and "cron" in e for e in errors), errors
+    assert "disabled by a bad profile: never, spin" in out
+    with db.connect() as conn:
+        sites = set(conn.execute(select(CrawlRun.site)).scalars())
+        jobs = set(conn.execute(text("SELECT id FROM apscheduler_jobs")).scalars())
+    assert sites == {"sample"} and jobs == {"crawl:sample"}

@@ -131,3 +131,19 @@ def test_gb2312_bytes_decode_to_the_right_text():
     page = extract_article(response.text, response.url)
     assert page.title == "全省城市更新工作专题培训班举办"
     assert "\ufffd" not in response.text
+
+
+def test_a_record_takes_its_first_http_link_and_never_another_scheme():
+    entry = parse_record(
+        '<li><a href="javascript:;">分享</a><a href="/art/2026/9/4/art_1_5.html">标题五</a>'
+        "<span>2026-09-04</span></li>",
+        BASE,
+    )
+    assert entry.url == BASE + "/art/2026/9/4/art_1_5.html" and entry.title == "标题五"
+    for href in ("javascript:alert(1)", "data:text/html,x", "file:///etc/passwd", "mailto:a@b.cn"):
+        entry = parse_record(f'<li><a href="{href}">标题</a><span>2026-09-04</span></li>', BASE)
+        assert entry.url is None and entry.problems == ["url"]
+        page = parse_column_page(
+            f"<record><![CDATA[<li><a href='{href}'>标题</a></li>]]></record>", BASE
+        )
+        assert page.entries == [] and page.unreadable == 1

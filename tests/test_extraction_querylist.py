@@ -125,3 +125,66 @@ def test_unitid_is_read_from_the_channel_page():
 
 def test_saved_fixture_is_valid_json():
     json.loads((FIXTURES / "querylist_bcyb_page1.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "javascript:alert(document.cookie)",
+        " JavaScript:void(0)",
+        "data:text/html;base64,PHNjcmlwdD4=",
+        "file:///etc/passwd",
+        "mailto:admin@example.invalid",
+        "http://[broken/x.html",
+    ],
+)
+def test_an_entry_whose_link_is_not_http_has_no_url(link):
+    for source in ({"urls": json.dumps({"pc": link})}, {"relationUrl": link}):
+        entry = parse_entry({"id": "4", "source": {"title": "t", **source}}, BASE)
+        assert entry.url is None and not entry.external
+        assert entry.problems == ["url"]
+
+
+def test_hostile_record_fields_are_cleaned_not_fatal():
+    entry = parse_entry(
+        {
+            "id": "5\u0000",
+            "source": {
+                "title": "<p>标题\u0000\u202e</p><script>alert(1)</script>",
+                "contentSource": "<b>来源</b>\x1b",
+                "metadata": json.dumps({"author": "作者\u2066"}),
+                "images": json.dumps(["data:image/png;base64,AAAA", "/img/1.png"]),
+                "pubDate": {"not": "a date"},
+            },
+        },
+        BASE,
+    )
+    assert (entry.platform_id, entry.title, entry.source, entry.author) == (
+        "5",
+        "标题",
+        "来源",
+        "作者",
+    )
+    assert entry.images == [BASE + "/img/1.png"]
+    assert parse_entry({"id": "6", "source": ["not", "a", "record"]}, BASE).title == ""
+
+
+def test_a_deeply_nested_field_is_a_bad_field():
+    nested = "[" * 100_000 + "]" * 100_000
+    entry = parse_entry({"id": "7", "source": {"title": "t", "metadata": nested}}, BASE)
+    assert entry.problems == ["metadata"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"a":' * 100_000 + "1" + "}" * 100_000, "nested too deeply"),
+        ('{"data": {"total": ' + "9" * 5000 + ', "results": []}}', "not valid JSON"),
+        ('{"data": {"total": 1e400, "results": []}}', "not a number|out of range"),
+        ('{"data": {"total": -1, "results": []}}', "out of range"),
+    ],
+)
+def test_hostile_replies_are_listing_errors(reply, message):
+    with pytest.raises(ListingError, match=message):
+        parse_listing(reply, BASE)

@@ -42,3 +42,41 @@ def test_parse_datetime_formats_are_aware_china_time(raw, expected):
 @pytest.mark.parametrize("raw", ["", None, "明天", "2024-02-30", "0000-00-00 00:00:00"])
 def test_parse_datetime_refuses_what_is_not_a_date(raw):
     assert parse_datetime(raw) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("关于\x00做好\x07防汛\x1b工作", "关于做好防汛工作"),
+        ("\u202e通知\u202c的\u2066工作\u2069\u200f\u200e", "通知的工作"),
+        ("C1\x85\x9f控制", "C1控制"),
+        ("孤立\ud800代理项", "孤立代理项"),
+        ("行\u2028分隔", "行 分隔"),
+    ],
+)
+def test_clean_text_drops_control_and_bidi_characters(raw, clean):
+    assert clean_text(raw) == clean
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("<p>全省<b>早稻</b>生产</p><p>第二段</p>", "全省早稻生产 第二段"),
+        ("标题<script>alert('x')</script>", "标题"),
+        ("<style>p{color:red}</style>来源<!-- 注释 -->", "来源"),
+        ("未闭合<script>alert(1)", "未闭合"),
+        ("&lt;script&gt;alert(1)&lt;/script&gt;标题", "标题"),
+        ("Word 导出<o:p></o:p>", "Word 导出"),
+        ('<a href="javascript:alert(1)" onclick="x()">链接</a>', "链接"),
+        # text that only looks like markup is kept
+        ("x<y 且 z>w", "x<y 且 z>w"),
+        ("3<5 且 6>4", "3<5 且 6>4"),
+        ("<<中华人民共和国农业法>>", "<<中华人民共和国农业法>>"),
+    ],
+)
+def test_clean_text_strips_markup_and_script_content(raw, clean):
+    assert clean_text(raw) == clean
+
+
+def test_clean_text_takes_any_value_as_text():
+    assert clean_text(12345) == "12345"

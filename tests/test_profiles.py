@@ -80,3 +80,27 @@ def test_jcms_channel_codes_are_column_ids(tmp_path):
     )
     with pytest.raises(ProfileError, match="column ids"):
         load_profile(str(path), PROFILES)
+
+
+def test_govcrawl_profiles_lists_the_good_and_names_each_disabled_one(
+    tmp_path, monkeypatch, capsys
+):
+    from crawler import cli, settings
+
+    (tmp_path / "nync.toml").write_text(
+        (PROFILES / "nync.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    (tmp_path / "fast.toml").write_text(
+        (PROFILES / "nync.toml")
+        .read_text(encoding="utf-8")
+        .replace('name = "nync"', 'name = "fast"')
+        .replace("download_delay = 1.5", 'download_delay = "fast"'),
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(settings, "GOVCRAWL_PROFILES_DIR", str(tmp_path))
+    code = cli.main(["profiles"])
+    out, err = capsys.readouterr()
+    assert out.startswith("nync ") and "fast" not in out
+    assert err.count("\n") == 1 and "disabled" in err, err
+    assert "fast.toml" in err and "politeness.download_delay" in err
+    assert code == 1

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from crawler.models import CrawlRun
@@ -90,3 +91,51 @@ def test_crontab_weekdays_count_from_sunday():
     archive_trigger.jitter = None
     fire = archive_trigger.get_next_fire_time(None, datetime(2026, 11, 24, tzinfo=CHINA_TZ))
     assert fire.strftime("%A %H:%M") == "Sunday 03:40"
+
+
+def test_list_shows_each_bad_profile_as_disabled_and_the_good_ones_as_scheduled(tmp_path):
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    good = (ROOT / "profiles" / "nync.toml").read_text(encoding="utf-8")
+    (profiles / "nync.toml").write_text(good, encoding="utf-8")
+    bad = {
+        "spin": ('cron = "15 */6 * * *"', "interval_minutes = -5"),
+        "minute": ('cron = "15 */6 * * *"', 'cron = "99 * * * *"'),
+        "number": ('cron = "15 */6 * * *"', "cron = 5"),
+        "weekday": ('cron = "15 */6 * * *"', 'cron = "0 0 * * 8"'),
+        "path": ('name = "nync"', 'name = "../../x"'),
+    }
+    for stem, (old, new) in bad.items():
+        text = good.replace(old, new).replace('name = "nync"', f'name = "{stem}"')
+        (profiles / f"{stem}.toml").write_text(text, encoding="utf-8")
+    env = {**os.environ, "GOVCRAWL_PROFILES_DIR": str(profiles), "GOVCRAWL_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "scheduler.py", "--list"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("crawl:nync ") and "next: 20" in line for line in lines), lines
+    for stem, field in [("spin", "interval_minutes"), ("minute", "cron"), ("number", "cron"),
+                        ("weekday", "cron"), ("path", "name")]:  # fmt: skip
+        line = next(line for line in lines if line.startswith(f"crawl:{stem} "))
+        assert "disabled:" in line and f"{stem}.toml" in line and field in line, line
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("GOVCRAWL_MAX_SITES", "0"), ("GOVCRAWL_HEALTH_SECONDS", "-5"),
+     ("GOVCRAWL_CRAWL_TIMEOUT", "inf"), ("GOVCRAWL_KILL_GRACE", "soon")],
+)  # fmt: skip
+def test_a_bad_environment_value_is_one_line_and_exit_2(monkeypatch, capsys, name, value):
+    import scheduler as daemon_main
+
+    monkeypatch.setenv(name, value)
+    assert daemon_main.main(["--list"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"scheduler: {name} must be a number") and err.count("\n") == 1

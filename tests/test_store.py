@@ -1,9 +1,12 @@
 """Batched upserts against a real PostgreSQL."""
 
+import socket
+
+import pytest
 from sqlalchemy import func, select
 
 from crawler.models import Article
-from pipelines.store import write_batch
+from pipelines.store import rejected_for_its_data, write_batch
 from tests.support import article_row as row
 
 
@@ -84,3 +87,36 @@ def test_one_site_keeps_its_smaller_url_and_a_moved_site_takes_the_new_one(db):
             conn.execute(select(Article.url)).scalar_one()
             == "https://y.gov.cn/art/2025/1/1/art_9_1.html"
         )
+
+
+def test_a_row_postgresql_refuses_is_skipped_and_the_rest_of_the_batch_stored(db):
+    batch = [row(str(i), body=f"正文{i}") for i in range(40)]
+    batch[7]["title"] = "标题\x00"  # psycopg2 refuses a NUL in a string
+    batch[21]["extra"] = {"note": "\x00"}  # PostgreSQL refuses \u0000 in jsonb
+    batch[30]["url"] = "https://x.cn/" + "".join(f"{i * 7919 % 100003:05x}" for i in range(1200))
+    result = write_batch(db, batch)
+    assert (result.new, len(result.rejected)) == (37, 3)
+    assert sorted(r.row["platform_id"] for r in result.rejected) == ["21", "30", "7"]
+    reasons = " ".join(r.reason for r in result.rejected)
+    assert "NUL" in reasons and "index row" in reasons and "\n" not in reasons
+    with db.connect() as conn:
+        stored = set(conn.execute(select(Article.platform_id)).scalars())
+    assert stored == {str(i) for i in range(40)} - {"7", "21", "30"}
+
+
+def test_a_clean_batch_rejects_nothing(db):
+    result = write_batch(db, [row(str(i)) for i in range(3)])
+    assert (result.new, result.rejected) == (3, [])
+
+
+def test_a_database_that_is_not_there_still_fails_the_batch():
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+
+    with socket.socket() as sock:  # a port with nothing listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    engine = create_engine(f"postgresql+psycopg2://govcrawl@127.0.0.1:{port}/none")
+    with pytest.raises(OperationalError):
+        write_batch(engine, [row("1")])
+    assert not rejected_for_its_data(OperationalError("SELECT 1", {}, Exception("gone")))

@@ -44,6 +44,17 @@ class ArticlePage:
     meta: dict[str, str] = field(default_factory=dict)
 
 
+_NOT_FOUND = re.compile(
+    r"<title>[^<]*(?:404|页面不存在|页面未找到|找不到|已删除|不存在)[^<]*</title>|页面不存在|页面未找到|您访问的页面|信息已删除",
+    re.I,
+)
+
+
+def is_not_found_page(html: str) -> bool:
+    """The portal's own "page not found" page served with 200 (often after a redirect)."""
+    return bool(_NOT_FOUND.search(html[:20000]))
+
+
 def is_challenge_page(html: str) -> bool:
     """A 瑞数-style JavaScript challenge (``$_ts=window['$_ts']``, ``<meta … r="m">``)."""
     return bool(_CHALLENGE.search(html[:20000]))

@@ -12,6 +12,7 @@ from lxml import etree
 
 from crawler.extraction.listing import ListingEntry
 from crawler.extraction.text import clean_text
+from crawler.extraction.urls import is_web_url
 
 ART_URL = re.compile(
     r"/art/(?P<y>\d{4})/(?P<m>\d{1,2})/(?P<d>\d{1,2})/art_(?P<col>\d+)_(?P<id>\d+)\.html"
@@ -52,15 +53,20 @@ def article_ids(url: str) -> tuple[str, str] | None:
 
 
 def parse_record(fragment: str, base_url: str) -> ListingEntry | None:
-    """One ``<record>`` of a column: a link, a title and a date, in any of the markups seen."""
+    """One ``<record>`` of a column: a link, a title and a date, in any of the markups seen.
+
+    The link is the record's first http(s) one; a record whose links are all ``javascript:``,
+    ``data:``, ``file:``, ``mailto:`` … has ``url`` None and the problem ``"url"``."""
     try:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
     except (etree.ParserError, ValueError):
         return None
-    link = next((a for a in root.iter("a") if (a.get("href") or "").strip()), None)
-    if link is None:
+    links = [a for a in root.iter("a") if (a.get("href") or "").strip()]
+    if not links:
         return None
-    url = urljoin(base_url + "/", link.get("href").strip())
+    resolved = [(a, _resolve(base_url, a.get("href"))) for a in links]
+    link, url = next(((a, u) for a, u in resolved if is_web_url(u)), (links[0], None))
+    problems = [] if url else ["url"]
     title = clean_text(link.get("title") or "") or clean_text(link.text_content())
     dated = root.find_class("bt-data-time")
     candidates = [e.text_content() for e in dated] + [
@@ -68,10 +74,21 @@ def parse_record(fragment: str, base_url: str) -> ListingEntry | None:
     ]
     candidates.append(root.text_content().replace(link.text_content(), " "))
     published = next((m.group(0) for text in candidates if (m := _DATE.search(text))), None)
-    ids = article_ids(url)
+    ids = article_ids(url) if url else None
     return ListingEntry(
-        platform_id=ids[1] if ids else "", title=title, url=url, published=published
+        platform_id=ids[1] if ids else "",
+        title=title,
+        url=url,
+        published=published,
+        problems=problems,
     )
+
+
+def _resolve(base_url: str, href: str) -> str:
+    try:
+        return urljoin(base_url + "/", href.strip())
+    except ValueError:  # e.g. an unterminated IPv6 host: "http://[x"
+        return ""
 
 
 def _records(text: str, base_url: str) -> tuple[list[ListingEntry], int]:
@@ -81,7 +98,7 @@ def _records(text: str, base_url: str) -> tuple[list[ListingEntry], int]:
             match["cdata"] if match["cdata"] is not None else unescape(match["escaped"] or "")
         )
         entry = parse_record(fragment, base_url)
-        if entry is None:
+        if entry is None or entry.url is None:  # no link, or none that can be fetched
             unreadable += 1
         else:
             entries.append(entry)

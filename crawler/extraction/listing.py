@@ -40,6 +40,12 @@ def article_key(site: str, platform_id: str | None, url: str | None) -> str | No
     return f"{site}:url:{url}" if url else None
 
 
+def platform_id_of(key: str) -> str:
+    """The portal's article id inside an article key (``""`` for a key made of a URL)."""
+    _, kind, rest = key.split(":", 2) if key.count(":") >= 2 else ("", "", "")
+    return rest if kind == "id" else ""
+
+
 def listing_fingerprint(entry: ListingEntry) -> str:
     """sha256 of everything the listing says about an article: when it is the same as last
     time, an incremental run need not look at the article again."""

@@ -9,7 +9,11 @@ from typing import Any
 from urllib.parse import urljoin
 
 from crawler.extraction.listing import ListingEntry
-from crawler.extraction.text import clean_text
+from crawler.extraction.text import clean_text, strip_control
+from crawler.extraction.urls import is_web_url
+
+# far more than any portal holds: a larger total is a broken reply, not a channel to page through
+MAX_TOTAL = 10_000_000
 
 
 class ListingError(ValueError):
@@ -66,14 +70,23 @@ def _json_field(raw: Any, name: str, problems: list[str]) -> Any:
         return raw
     try:
         return json.loads(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):  # RecursionError: nested too deeply
         problems.append(name)
         return None
 
 
+def _resolve(base_url: str, link: Any) -> str:
+    try:
+        return urljoin(base_url + "/", str(link).strip())
+    except ValueError:  # e.g. an unterminated IPv6 host: "http://[x"
+        return ""
+
+
 def parse_entry(result: dict[str, Any], base_url: str) -> ListingEntry:
     """One ``data.results[*]`` record → a listing entry (never raises on a bad field)."""
-    source = result.get("source") or {}
+    source = result.get("source")
+    if not isinstance(source, dict):
+        source = {}
     problems: list[str] = []
     title = clean_text(source.get("title") or source.get("showTitle") or "")
 
@@ -83,11 +96,15 @@ def parse_entry(result: dict[str, Any], base_url: str) -> ListingEntry:
     if isinstance(urls, dict):
         for key in ("pc", "wap", "app"):
             if urls.get(key):
-                url = urljoin(base_url + "/", str(urls[key]))
+                url = _resolve(base_url, urls[key])
                 break
     if url is None and source.get("relationUrl"):
-        url = urljoin(base_url + "/", str(source["relationUrl"]))
+        url = _resolve(base_url, source["relationUrl"])
         external = True
+    if url is not None and not is_web_url(url):
+        # javascript:, data:, file:, mailto: … are never stored or followed
+        problems.append("url")
+        url, external = None, False
 
     metadata = _json_field(source.get("metadata"), "metadata", problems)
     author = clean_text(metadata.get("author", "")) if isinstance(metadata, dict) else ""
@@ -97,16 +114,16 @@ def parse_entry(result: dict[str, Any], base_url: str) -> ListingEntry:
     if isinstance(raw_images, list):
         for image in raw_images:
             path = image.get("filePath") if isinstance(image, dict) else image
-            if path:
-                images.append(urljoin(base_url + "/", str(path)))
+            if path and is_web_url(image_url := _resolve(base_url, path)):
+                images.append(image_url)
 
     content = source.get("content")
     body_html = content.get("content", "") if isinstance(content, dict) else (content or "")
     return ListingEntry(
-        platform_id=str(result.get("id") or source.get("id") or ""),
+        platform_id=strip_control(str(result.get("id") or source.get("id") or "")).strip(),
         title=title,
         url=url,
-        published=source.get("pubDate") or None,
+        published=str(source["pubDate"]) if source.get("pubDate") else None,
         source=clean_text(source.get("contentSource") or ""),
         author=author,
         body_html=body_html if isinstance(body_html, str) else "",
@@ -124,15 +141,21 @@ def parse_listing(text: str, base_url: str) -> ListingPage:
         raise ListingError("reply is an HTML page, not JSON")
     try:
         payload = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise ListingError(f"reply is not valid JSON ({exc.msg}: char {exc.pos})") from exc
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise ListingError(f"reply is not valid JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise ListingError("reply is JSON nested too deeply to be a listing") from exc
     data = payload.get("data") if isinstance(payload, dict) else None
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
         raise ListingError("JSON has no data.results list")
     try:
         total = int(data.get("total") or 0)
-    except (TypeError, ValueError) as exc:
-        raise ListingError(f"data.total is not a number: {data.get('total')!r}") from exc
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: 1e400 is inf
+        raise ListingError(f"data.total is not a number: {str(data.get('total'))[:40]!r}") from exc
+    if not 0 <= total <= MAX_TOTAL:
+        raise ListingError(f"data.total is out of range: {str(total)[:40]}")
     entries = [parse_entry(r, base_url) for r in data["results"] if isinstance(r, dict)]
     return ListingPage(total=total, entries=entries)
 

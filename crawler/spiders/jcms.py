@@ -8,14 +8,14 @@ overlap by a row: a URL already listed for the column is counted and skipped.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import scrapy
 from scrapy.http import Response
 
 from crawler.extraction.jcms import JcmsListing, dataproxy_form, parse_column_page, parse_dataproxy
-from crawler.extraction.urls import canonicalize_url, same_host
+from crawler.extraction.urls import canonicalize_url
 from crawler.profiles import Channel
 
 
@@ -57,10 +57,10 @@ class JcmsNavigation:
             "column %s: %s records on the portal, %d in the page",
             channel.code, listing.total if listing.total is not None else "?", len(listing.entries),
         )  # fmt: skip
-        fresh = yield from self._jcms_entries(listing, channel, seen, response.url)
+        yield from self._jcms_entries(listing, channel, seen, response.url)
         total = listing.total or 0
-        last = total <= len(listing.entries)
-        if not self.listing_page_done(channel, listing.entries, fresh, last_page=last):
+        last = total <= len(listing.entries) + listing.unreadable
+        if not self.listing_page_done(channel, listing.total, self.profile.jcms.per_page, last):
             return
         if not params.get("unitid"):
             self.listing_failed(channel)
@@ -116,41 +116,39 @@ class JcmsNavigation:
             self.crawler.stats.inc_value("govcrawl/listing/bad_reply")
             self.listing_failed(channel)
             self.report("bad_listing", f"{response.url} column={channel.code}", str(exc))
-            entries, fresh = [], 0
+            if end >= total or not self.policy.expects_more(channel.code):
+                return
         else:
             self.crawler.stats.inc_value("govcrawl/listing/pages")
-            entries = listing.entries
-            fresh = yield from self._jcms_entries(listing, channel, seen, response.url)
-        if not self.listing_page_done(channel, entries, fresh, last_page=end >= total):
-            return
+            yield from self._jcms_entries(listing, channel, seen, response.url)
+            if not self.listing_page_done(
+                channel, total, self.profile.jcms.batch, last=end >= total
+            ):
+                return
         if self.max_pages is None or batch_no < self.max_pages:
             yield self.dataproxy_request(channel, params, end + 1, total, seen, batch_no + 1)
 
     def _jcms_entries(
         self, listing: JcmsListing, channel: Channel, seen: set[str], where: str
-    ) -> Generator[Any, None, int]:
-        """Requests for the entries not seen before; returns how many were new or changed."""
+    ) -> Iterator[Any]:
+        """Requests (or items) for the entries the policy says to fetch."""
         if listing.unreadable:
             self.crawler.stats.inc_value("govcrawl/listing/unreadable_records", listing.unreadable)
+            self.policy.unreadable(channel.code, listing.unreadable)
             self.logger.warning(
                 "%s: %d record(s) without a link could not be read", where, listing.unreadable
             )
         self.crawler.stats.inc_value("govcrawl/listing/entries", len(listing.entries))
-        fresh = 0
         for entry in listing.entries:
             key = canonicalize_url(entry.url, self.profile.base_url)
             if key in seen:  # dataproxy batches overlap by a row
                 self.crawler.stats.inc_value("govcrawl/listing/overlap")
                 continue
             seen.add(key)
-            seen_as = self.note_entry(entry, channel)
-            if seen_as == "unchanged":
-                yield from self.recheck_request(entry, channel)
+            if not self.note_entry(entry, channel):
                 continue
-            fresh += seen_as == "fresh"
-            if same_host(entry.url, self.profile.allowed_hosts):
+            if self.may_fetch(entry.url):
                 yield self.article_request(entry.url, entry, channel)
             else:
                 self.crawler.stats.inc_value("govcrawl/listing/external")
                 yield self.item_from(entry, channel, page=None)
-        return fresh

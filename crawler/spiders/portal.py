@@ -13,26 +13,43 @@ deduplicated and stored by the pipelines.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import scrapy
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.extraction.article_page import ArticlePage, extract_article, is_challenge_page
+from crawler.extraction.article_page import (
+    ArticlePage,
+    extract_article,
+    is_challenge_page,
+    is_not_found_page,
+)
 from crawler.extraction.body import body_is_empty
 from crawler.extraction.jcms import article_ids, parse_public_info
-from crawler.extraction.listing import ListingEntry, article_key, listing_fingerprint
+from crawler.extraction.listing import (
+    ListingEntry,
+    article_key,
+    listing_fingerprint,
+    platform_id_of,
+)
 from crawler.extraction.text import CHINA_TZ
-from crawler.extraction.urls import canonicalize_url
+from crawler.extraction.urls import canonicalize_url, same_origin
+from crawler.incremental import Memory, PageAnswer, PageCheck, Paging, RunPolicy
+from crawler.incremental.extension import IncrementalKeeper
 from crawler.items import ArticleItem
 from crawler.profiles import Channel, SiteProfile, load_profile
 from crawler.signals import issue_reported
 from crawler.spiders.jcms import JcmsNavigation
 from crawler.spiders.querylist import QueryListNavigation
-from crawler.state import CrawlState
+
+GONE_STATUSES = (404, 410)
 
 # More than this share of U+FFFD in a decoded page means the charset was wrong: no row.
 UNDECODABLE_SHARE = 0.001
@@ -41,8 +58,6 @@ UNDECODABLE_SHARE = 0.001
 class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
     name = "portal"
     profile: SiteProfile
-    state: CrawlState
-    recheck_cutoff: datetime
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
@@ -59,12 +74,24 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
         crawler.settings.set("AUTOTHROTTLE_ENABLED", pol.autothrottle, priority="spider")
         crawler.settings.set("ROBOTSTXT_OBEY", pol.obey_robots, priority="spider")
         spider.allowed_domains = list(spider.profile.allowed_hosts)
-        # what earlier runs saw; CrawlStateKeeper loads it when the spider opens (without a
-        # database, as in a parse-only run, every entry counts as new)
-        spider.state = CrawlState.empty(spider.profile.name)
-        # entries published after this are re-listed (and re-checked) by every run
-        spider.recheck_cutoff = datetime.now(CHINA_TZ) - timedelta(days=spider.profile.recheck_days)
+        crawler.signals.connect(spider.follow_up, signal=signals.spider_idle)
         return spider
+
+    @cached_property
+    def policy(self) -> RunPolicy:
+        """The incremental policy of this run (IncrementalKeeper's; without a database, as in a
+        parse-only run, every entry is new and nothing is remembered)."""
+        keeper = self.crawler.get_extension(IncrementalKeeper)
+        if keeper is not None:
+            if keeper.policy is None:
+                # a run that cannot tell known from new would refetch and relist everything
+                raise RuntimeError("the incremental memory could not be loaded: see the log")
+            return keeper.policy
+        return RunPolicy(Memory(), datetime.now(CHINA_TZ), full=True, can_fetch=self.may_fetch)
+
+    def may_fetch(self, url: str) -> bool:
+        """Only the profile's origin (scheme-agnostic host and port) is ever requested."""
+        return same_origin(url, self.profile.base_url)
 
     def __init__(
         self,
@@ -116,65 +143,65 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
             canonicalize_url(entry.url, self.profile.base_url) if entry.url else None,
         )
 
-    def recheck_request(self, entry: ListingEntry, channel: Channel) -> Iterator[scrapy.Request]:
-        """A conditional GET of a known, unchanged entry's page when it is in the re-check
-        window: its listing may not show an edit of the body (JCMS listings never do)."""
-        published = entry.published_at
-        if self.state.full or not entry.url or published is None or published < self.recheck_cutoff:
-            return
-        if self.profile.platform == "querylist" and not body_is_empty(entry.body_html):
-            return  # the body is in the listing, and the fingerprint already covers it
-        headers = {}
-        etag, last_modified = self.state.validators.get(self.entry_key(entry) or "", (None, None))
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
-        self.crawler.stats.inc_value("govcrawl/recheck/requests")
-        request = self.article_request(entry.url, entry, channel)
-        request.headers.update(headers)
-        request.meta["handle_httpstatus_list"] = [304]
-        yield request
-
-    def note_entry(self, entry: ListingEntry, channel: Channel) -> str:
-        """Record a listed entry and say what it is: ``unchanged`` (an earlier run stored it
-        exactly as listed now), ``retry`` (an earlier run could not store it: fetch it again,
-        but it is no news) or ``fresh``."""
-        key = self.entry_key(entry)
-        self.state.saw(key, channel.code, entry.published_at, entry.pinned)
-        if self.state.unchanged(key, listing_fingerprint(entry)):
+    def note_entry(self, entry: ListingEntry, channel: Channel) -> bool:
+        """Hand a listed entry to the policy; True when the run fetches it (from the listing or
+        its page), False when an earlier run stored it exactly as it is listed now."""
+        verdict = self.policy.entry(channel.code, self.entry_key(entry), listing_fingerprint(entry))
+        if not verdict.fetch:
             self.crawler.stats.inc_value("govcrawl/listing/unchanged_entries")
-            return "unchanged"
-        if self.state.failed_before(key):
+        elif verdict.reason == "retry":
             self.crawler.stats.inc_value("govcrawl/listing/retried_entries")
-            self.state.retried(key, channel.code)
-            return "retry"
-        return "fresh"
+        return verdict.fetch
 
     def listing_failed(self, channel: Channel) -> None:
-        self.state.channel_failed(channel.code)
+        self.policy.listing_failed(channel.code)
 
     def listing_page_done(
-        self, channel: Channel, entries: list[ListingEntry], fresh: int, last_page: bool
+        self, channel: Channel, total: int | None, page_size: int, last: bool = False
     ) -> bool:
-        """Record a listing page; True when paging this channel should go on.
-
-        A run stops early at a page of known, unchanged entries, once the channel has been
-        listed to its end before, and once the page reaches past the re-check window."""
-        if last_page:
-            if channel.code not in self.state.failed_channels:
-                self.state.channel_listed_to_end(channel.code)
-            return False
-        if not entries or fresh or not self.state.may_stop_early(channel.code):
-            return True
-        dates = [e.published_at for e in entries if not e.pinned and e.published_at]
-        if dates and min(dates) >= self.recheck_cutoff:
-            return True  # still inside the re-check window: keep listing
-        self.crawler.stats.inc_value("govcrawl/listing/stopped_early")
-        self.logger.info(
-            "channel %s: a whole page of known, unchanged entries; stopping here", channel.code
+        """A listing page went through :meth:`note_entry`; True when paging should go on."""
+        decision = self.policy.page_listed(
+            channel.code, total, page_size, last=last, max_pages=self.max_pages
         )
-        return False
+        if decision is Paging.KNOWN:
+            self.crawler.stats.inc_value("govcrawl/listing/stopped_early")
+            self.logger.info(
+                "channel %s: a page of known, unchanged entries and the counts agree; "
+                "stopping here", channel.code,
+            )  # fmt: skip
+        elif decision is Paging.CUT:
+            self.crawler.stats.inc_value("govcrawl/listing/cut")
+            self.logger.warning(
+                "channel %s: paging stopped before a trustworthy end (total %s); nothing is "
+                "concluded from what it did not list", channel.code, total,
+            )  # fmt: skip
+        return decision is Paging.NEXT
+
+    def follow_up(self) -> None:
+        """Once every listing is done: confirm what full listings lacked, re-check due pages."""
+        checks = self.policy.follow_ups() if not self.single_url else []
+        for check in checks:
+            self.crawler.stats.inc_value(f"govcrawl/{check.purpose}/requests")
+            self.crawler.engine.crawl(self.check_request(check))
+        if checks:
+            raise DontCloseSpider
+
+    def check_request(self, check: PageCheck) -> scrapy.Request:
+        """A conditional GET of a known article's page."""
+        headers = {}
+        if check.etag:
+            headers["If-None-Match"] = check.etag
+        if check.last_modified:
+            headers["If-Modified-Since"] = check.last_modified
+        return scrapy.Request(
+            check.url,
+            headers=headers,
+            callback=self.parse_article,
+            errback=self.on_error,
+            cb_kwargs={"entry": None, "channel": None},
+            meta={"handle_httpstatus_list": [304], "govcrawl_check": check},
+            dont_filter=True,
+        )
 
     def _selected_channels(self) -> list[Channel]:
         channels = list(self.profile.channels)
@@ -220,39 +247,81 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
             cb_kwargs={"entry": entry, "channel": channel},
         )
 
+    def _known_key(
+        self, request: scrapy.Request, entry: ListingEntry | None
+    ) -> tuple[str | None, str]:
+        """The article a page request is about, and why it was made (fetch, recheck, confirm)."""
+        check = request.meta.get("govcrawl_check")
+        if check is not None:
+            return check.key, check.purpose
+        return (self.entry_key(entry) if entry is not None else None), "fetch"
+
     def parse_article(
         self, response: Response, entry: ListingEntry | None, channel: Channel | None
     ) -> Iterator[ArticleItem]:
-        if not hasattr(response, "text") and response.status != 304:
-            ctype = response.headers.get("Content-Type", b"").decode(errors="replace")
-            self.report("not_html", response.url, f"{ctype} is not a page", entry, channel=channel)
-            return
+        key, purpose = self._known_key(response.request, entry)
+
+        def answer(kind: PageAnswer, page_hash: str | None = None) -> bool:
+            return key is not None and self.policy.page_answered(key, kind, page_hash, purpose)
+
         if response.status == 304:
             self.crawler.stats.inc_value("govcrawl/recheck/not_modified")
+            answer(PageAnswer.NOT_MODIFIED)
+            return
+        if not hasattr(response, "text"):
+            ctype = response.headers.get("Content-Type", b"").decode(errors="replace")
+            self.report("not_html", response.url, f"{ctype} is not a page", entry, channel=channel)
+            answer(PageAnswer.FAILED)
             return
         text = response.text
         if text.count("\ufffd") > max(3, len(text) * UNDECODABLE_SHARE):
             self.report("undecodable", response.url, f"cannot be decoded as {response.encoding}",
                         entry, channel=channel)  # fmt: skip
+            answer(PageAnswer.FAILED)
             return
         if is_challenge_page(text):
             self.report("blocked", response.url, f"JavaScript challenge page (HTTP {response.status})",
                         entry, channel=channel)  # fmt: skip
+            answer(PageAnswer.FAILED)
             return
         page = extract_article(text, response.url)
         if body_is_empty(page.body_html) and (entry is None or body_is_empty(entry.body_html)):
+            if is_not_found_page(text):
+                self.gone(
+                    response.url, key, purpose, f"a 'page not found' page (HTTP {response.status})"
+                )
+                return
             # an error page served with 200 ("系统繁忙"), or a page whose layout changed: storing
             # the listing's title with an empty body would hide the article from every later run
             self.report("no_body", response.url, "the page holds no article body", entry,
                         channel=channel)  # fmt: skip
+            answer(PageAnswer.FAILED)
             return
+        page_hash = hashlib.sha256(f"{page.title}\x1e{page.body_html}".encode()).hexdigest()
+        if key is not None and purpose != "fetch" and not answer(PageAnswer.OK, page_hash):
+            return  # re-checked: the same page as last time
+        if purpose == "fetch":
+            answer(PageAnswer.OK, page_hash)
         self.crawler.stats.inc_value(f"govcrawl/body/extractor/{page.body_extractor}")
         item = self.item_from(entry, channel, page=page, url=response.url, html=text)
         item["etag"] = (response.headers.get("ETag") or b"").decode("latin-1") or None
         item["last_modified"] = (response.headers.get("Last-Modified") or b"").decode(
             "latin-1"
         ) or None
+        item["page_hash"] = page_hash
+        if purpose != "fetch" and key is not None and not item.get("platform_id"):
+            item["platform_id"] = platform_id_of(key)  # the same article, not a new one
         yield item
+
+    def gone(self, url: str, key: str | None, purpose: str, reason: str) -> None:
+        """An article's own page says it is gone: withdrawn, if govcrawl had stored it."""
+        known = key is not None and key in self.policy.memory.articles
+        if known:
+            self.policy.page_answered(key, PageAnswer.GONE, purpose=purpose)  # type: ignore[arg-type]
+            self.crawler.stats.inc_value("govcrawl/pages/gone")
+            self.logger.warning("article %s is gone (%s): marked withdrawn", url, reason)
+        else:
+            self.report("gone", url, reason, level="warning")
 
     def item_from(
         self,
@@ -303,18 +372,19 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
             reason = f"HTTP {response.status}"
         else:
             reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
-        entry = request.cb_kwargs.get("entry") if request.callback == self.parse_article else None
+        is_page = request.callback == self.parse_article
+        entry = request.cb_kwargs.get("entry") if is_page else None
         channel = request.cb_kwargs.get("channel") if entry is not None else None
+        key, purpose = self._known_key(request, entry) if is_page else (None, "fetch")
+        if response is not None and response.status in GONE_STATUSES and is_page:
+            if key is not None and key in self.policy.memory.articles:
+                self.gone(request.url, key, purpose, reason)
+                return
+        if key is not None:
+            self.policy.page_answered(key, PageAnswer.FAILED, purpose=purpose)
         if response is not None and is_challenge_page(getattr(response, "text", "")):
             self.report("blocked", request.url, f"JavaScript challenge page ({reason})", entry,
                         channel=channel)  # fmt: skip
             return
         self.crawler.stats.inc_value("govcrawl/fetch/failed")
         self.report("fetch_failed", request.url, reason, entry, channel=channel)
-        if response is not None and response.status in (404, 410) and entry is not None:
-            key = self.entry_key(entry)
-            if self.state.is_known(key):
-                self.logger.warning(
-                    "article %s is gone (HTTP %d): marked withdrawn", request.url, response.status
-                )
-                self.state.article_gone(key)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +11,6 @@ from scrapy.http import Response
 from crawler.extraction.body import body_is_empty
 from crawler.extraction.listing import ListingEntry
 from crawler.extraction.querylist import ListingError, build_query_form, find_unitid, parse_listing
-from crawler.extraction.urls import same_host
 from crawler.profiles import Channel
 
 
@@ -86,31 +84,24 @@ class QueryListNavigation:
             self.crawler.stats.inc_value("govcrawl/listing/bad_reply")
             self.listing_failed(channel)
             self.report("bad_listing", where, str(exc))
-            if total is not None:  # a later page failed: the pages after it are still known
-                yield from self._next_listing(channel, unitid, page, total)
+            if total is not None and self.policy.expects_more(channel.code):
+                # a later page failed: the pages after it are still listed
+                if page * self.profile.per_page < total and (
+                    self.max_pages is None or page < self.max_pages
+                ):
+                    yield self.listing_request(channel, unitid, page + 1, total)
             return
         self.crawler.stats.inc_value("govcrawl/listing/pages")
         self.crawler.stats.inc_value("govcrawl/listing/entries", len(listing.entries))
         if page == 1:
             self.logger.info("channel %s: %d records on the portal", channel.code, listing.total)
-        fresh = 0
         for entry in listing.entries:
-            seen_as = self.note_entry(entry, channel)
-            if seen_as == "unchanged":
-                yield from self.recheck_request(entry, channel)
-                continue
-            fresh += seen_as == "fresh"
-            yield from self.handle_entry(entry, channel)
-        pages = math.ceil(listing.total / self.profile.per_page) if listing.total else 0
-        if self.listing_page_done(channel, listing.entries, fresh, last_page=page >= pages):
-            yield from self._next_listing(channel, unitid, page, listing.total)
-
-    def _next_listing(
-        self, channel: Channel, unitid: str | None, page: int, total: int
-    ) -> Iterator[scrapy.Request]:
-        pages = math.ceil(total / self.profile.per_page) if total else 0
-        if page < pages and (self.max_pages is None or page < self.max_pages):
-            yield self.listing_request(channel, unitid, page + 1, total)
+            if self.note_entry(entry, channel):
+                yield from self.handle_entry(entry, channel)
+        # the portal's own page size may be smaller than asked: pages go on until they hold
+        # the total, run out, or repeat (the policy decides)
+        if self.listing_page_done(channel, listing.total, self.profile.per_page):
+            yield self.listing_request(channel, unitid, page + 1, listing.total)
 
     def handle_entry(self, entry: ListingEntry, channel: Channel) -> Iterator[Any]:
         for problem in entry.problems:
@@ -122,7 +113,7 @@ class QueryListNavigation:
                 problem,
             )
         needs_page = body_is_empty(entry.body_html) and entry.url and not entry.external
-        if needs_page and same_host(entry.url, self.profile.allowed_hosts):
+        if needs_page and self.may_fetch(entry.url):
             yield self.article_request(entry.url, entry, channel)
             return
         if needs_page:  # never requested: only the profile's hosts are
