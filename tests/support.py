@@ -79,3 +79,30 @@ def latest_stats(db: Any) -> dict[str, Any]:
         return conn.execute(
             select(CrawlRun.stats).order_by(CrawlRun.id.desc()).limit(1)
         ).scalar_one()
+
+
+def table_counts(db: Any) -> dict[str, int]:
+    """How many articles, versions and withdrawn articles the database holds."""
+    from sqlalchemy import func
+
+    from crawler.models import Article, ArticleVersion
+
+    with db.connect() as conn:
+        return {
+            "articles": conn.execute(select(func.count()).select_from(Article)).scalar_one(),
+            "versions": conn.execute(select(func.count()).select_from(ArticleVersion)).scalar_one(),
+            "withdrawn": conn.execute(
+                select(func.count()).where(Article.withdrawn_at.is_not(None))
+            ).scalar_one(),
+        }
+
+
+def assert_counts_add_up(before: dict[str, int], after: dict[str, int], stats: dict[str, Any]):
+    """The run's figures are what happened to the database: new rows, versions of updated
+    rows, and withdrawn minus restored."""
+    get = stats.get
+    assert after["articles"] - before["articles"] == get("govcrawl/items/new", 0), stats
+    assert after["versions"] - before["versions"] == get("govcrawl/items/updated", 0), stats
+    assert after["withdrawn"] - before["withdrawn"] == get("govcrawl/items/withdrawn", 0) - get(
+        "govcrawl/items/restored", 0
+    ), stats

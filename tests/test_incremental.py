@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from crawler.models import Article, ArticleVersion, ChannelState
-from tests.support import latest_stats
+from tests.support import assert_counts_add_up, latest_stats, table_counts
 
 ROOT = Path(__file__).resolve().parent.parent
 TRUTH = json.loads((ROOT / "sample_portal" / "ground_truth.json").read_text(encoding="utf-8"))
@@ -67,9 +67,11 @@ def test_a_changed_portal_costs_only_what_changed(db, portal, sample_server, sam
     withdrawn.home = "gone"
     sample_server.requests.clear()
 
+    counts = table_counts(db)
     result = crawl(sample_profile)
     assert result.returncode == 0, result.stderr[-3000:]
     stats = latest_stats(db)
+    assert_counts_add_up(counts, table_counts(db), stats)
     with db.connect() as conn:
         keys = {k for (k,) in conn.execute(select(Article.platform_id)).all()}
         total = conn.execute(select(func.count()).select_from(Article)).scalar_one()
@@ -131,7 +133,11 @@ def test_a_withdrawn_page_is_marked_and_comes_back(
     assert latest_stats(db)["govcrawl/items/withdrawn"] == 1
     target.home = original_home
     target.raw_title = target.title = target.title + "（恢复）"
+    counts = table_counts(db)
     assert crawl(sample_profile).returncode == 0
+    stats = latest_stats(db)
+    assert_counts_add_up(counts, table_counts(db), stats)
+    assert stats["govcrawl/items/restored"] == 1
     with db.connect() as conn:
         assert (
             conn.execute(

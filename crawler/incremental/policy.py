@@ -518,19 +518,15 @@ class RunPolicy:
             ended = run.outcome is Paging.END and not run.failed and healthy
             if not ended or self._suspicious(code):
                 continue  # nothing is concluded from what such a listing lacked
-            for key in self._missing(code):
-                answer = self._answers.get(key, (None,))[0]
-                if not self._askable(key) or (
-                    answer is not None and answer is not PageAnswer.FAILED
-                ):
-                    # gone, or alive but no longer listed here; an article with no page to ask
-                    # is known from listings alone
-                    roster.discard(key)
-            # entries no article became (withdrawn before, never stored) drop out too
+            # the roster is what the listing showed, but for live articles it lacked whose page
+            # was not asked yet (beyond the budget): they are asked next run
+            missing = set(self._missing(code))
             for key in list(roster):
-                if key not in run.seen and (
-                    key not in memory.articles or memory.articles[key].withdrawn
-                ):
+                if key in run.seen:
+                    continue
+                answer = self._answers.get(key, (None,))[0]
+                unasked = answer is None or answer is PageAnswer.FAILED
+                if not (key in missing and self._askable(key) and unasked):
                     roster.discard(key)
             total = run.total if run.total is not None else len(run.seen) + run.unreadable
             first_page = run.first_page if run.first_page is not None else ()
