@@ -159,7 +159,8 @@ def print_summary(site: str, stats: dict[str, Any], status: str) -> None:
         f"{get('govcrawl/items/new', 0)} new, {get('govcrawl/items/updated', 0)} updated, "
         f"{get('govcrawl/items/unchanged', 0)} unchanged, {get('govcrawl/items/dropped', 0)} dropped as invalid, "
         f"{get('govcrawl/listing/unchanged_entries', 0)} listed entries skipped as known, "
-        f"{get('govcrawl/items/withdrawn', 0)} withdrawn; "
+        f"{get('govcrawl/items/withdrawn', 0)} withdrawn, {get('govcrawl/items/restored', 0)} restored, "
+        f"{get('govcrawl/recheck/requests', 0)} pages re-checked, {get('govcrawl/confirm/requests', 0)} confirmed; "
         f"{get('govcrawl/listing/pages', 0)} listing pages, {get('downloader/request_count', 0)} requests, "
         f"{get('govcrawl/fetch/failed', 0)} failed fetches, {get('govcrawl/listing/bad_reply', 0)} bad listing replies"
     )

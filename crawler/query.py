@@ -165,6 +165,11 @@ def sites(engine: Engine) -> list[dict[str, Any]]:
             func.count(Article.withdrawn_at).label("withdrawn"),
             func.max(Article.published_at).label("newest"),
             last_ok.c.last_success,
+            # the re-check guarantee: the page checked longest ago, and the pages overdue
+            func.min(func.coalesce(Article.last_checked_at, Article.first_seen)).label(
+                "oldest_check"
+            ),
+            func.count().filter(Article.next_check_at < func.now()).label("checks_due"),
         )
         .outerjoin(last_ok, last_ok.c.site == Article.site)
         .group_by(Article.site, last_ok.c.last_success)
@@ -179,6 +184,8 @@ def sites(engine: Engine) -> list[dict[str, Any]]:
         )
     for row in rows:
         row["newest_age_days"] = (now - row["newest"]).days if row["newest"] else None
+        oldest = row.pop("oldest_check")
+        row["oldest_check_days"] = (now - oldest).days if oldest else None
     return rows
 
 
