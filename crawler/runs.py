@@ -22,7 +22,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from sqlalchemy import insert, select, update
 
-from crawler.database import engine_from_settings
+from crawler.database import engine_from_settings, process_alive
 from crawler.extraction.text import CHINA_TZ
 from crawler.models import CrawlIssue, CrawlRun
 from crawler.signals import issue_reported
@@ -100,16 +100,6 @@ def jsonable_stats(stats: dict[str, Any]) -> dict[str, Any]:
     return {key: convert(value) for key, value in sorted(stats.items())}
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def close_vanished_runs(conn: Any, site: str, hostname: str) -> None:
     """Mark ``failed`` the runs of ``site`` on this host still ``running`` whose process is
     gone (killed with SIGKILL, or the machine lost power): nothing else would ever close them."""
@@ -122,7 +112,7 @@ def close_vanished_runs(conn: Any, site: str, hostname: str) -> None:
         )
     ).all()
     for run_id, pid in stale:
-        if pid != os.getpid() and not _alive(pid):
+        if pid != os.getpid() and not process_alive(pid):
             conn.execute(
                 update(CrawlRun)
                 .where(CrawlRun.id == run_id)

@@ -124,3 +124,46 @@ def test_an_edit_the_listing_does_not_show_is_found_by_a_recheck_and_the_interva
     assert store.articles["k1"].check_interval == RULES.min_interval_days  # changed: shrinks
     crawl(portal, store, T0 + timedelta(days=2, hours=2), RULES)
     assert store.articles["k1"].check_interval == 1.4  # unchanged: grows
+
+
+def _list(policy, pages, total, asked=15):  # type: ignore[no-untyped-def]
+    """Feed listing pages to a policy as the spider does; return the decisions."""
+    decisions = []
+    for keys in pages:
+        for key in keys:
+            policy.entry("a", key, "fp-" + key)
+        decisions.append(policy.page_listed("a", total, asked))
+        if decisions[-1] is not Paging.NEXT:
+            break
+    return decisions
+
+
+def test_a_total_the_pages_do_not_bear_out_ends_paging_without_an_end():
+    from crawler.incremental.policy import Memory, RunPolicy
+
+    policy = RunPolicy(Memory(), T0)
+    page = [f"k{i}" for i in range(15)]
+    assert _list(policy, [page, []], total=10**12) == [Paging.NEXT, Paging.CUT]
+    policy = RunPolicy(Memory(), T0)
+    assert _list(policy, [page, page], total=10**12) == [Paging.NEXT, Paging.CUT]
+    state = policy.journal(healthy=True).backfilled["a"]
+    assert not state.backfilled and state.ended_at is None  # not listed to its end
+
+
+def test_fresh_entries_forever_stop_at_the_page_cap():
+    from crawler.incremental.policy import Memory, RunPolicy
+
+    policy = RunPolicy(Memory(), T0, rules=Rules(page_cap_floor=5))
+    pages = [[f"p{n}-{i}" for i in range(15)] for n in range(50)]
+    decisions = _list(policy, pages, total=10**12)
+    assert len(decisions) == 10 and decisions[-1] is Paging.CUT  # 2 × 0 pages + 10
+
+
+def test_a_portal_that_caps_the_page_size_is_listed_to_its_real_end():
+    from crawler.incremental.policy import Memory, RunPolicy
+
+    policy = RunPolicy(Memory(), T0)
+    pages = [[f"k{n}-{i}" for i in range(10)] for n in range(8)]  # asked 15, given 10
+    decisions = _list(policy, pages, total=80)
+    assert decisions == [Paging.NEXT] * 7 + [Paging.END]
+    assert policy.journal(healthy=True).backfilled["a"].ended_at == T0
