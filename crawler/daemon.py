@@ -41,10 +41,6 @@ from crawler.runs import new_run_log
 ROOT = Path(__file__).resolve().parent.parent
 logger = logging.getLogger("govcrawl.scheduler")
 
-LOCK_SPACE = (
-    7305  # first key of the per-site advisory locks: pg_try_advisory_lock(7305, hashtext(site))
-)
-
 
 def trigger_for(profile: SiteProfile) -> CronTrigger | IntervalTrigger:
     """The trigger of a site's job (the profile checked its schedule when it loaded)."""

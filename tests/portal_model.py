@@ -270,4 +270,4 @@ def apply_journal(store: ModelStore, journal, rules: Rules) -> None:  # type: ig
             article.check_interval = interval
     for code, roster in journal.rosters.items():
         store.rosters[code] = frozenset(roster)
-    store.channels.update(journal.backfilled)
+    store.channels.update(journal.channel_states)

@@ -146,7 +146,7 @@ def test_a_total_the_pages_do_not_bear_out_ends_paging_without_an_end():
     assert _list(policy, [page, []], total=10**12) == [Paging.NEXT, Paging.CUT]
     policy = RunPolicy(Memory(), T0)
     assert _list(policy, [page, page], total=10**12) == [Paging.NEXT, Paging.CUT]
-    state = policy.journal(healthy=True).backfilled["a"]
+    state = policy.journal(healthy=True).channel_states["a"]
     assert not state.backfilled and state.ended_at is None  # not listed to its end
 
 
@@ -166,4 +166,4 @@ def test_a_portal_that_caps_the_page_size_is_listed_to_its_real_end():
     pages = [[f"k{n}-{i}" for i in range(10)] for n in range(8)]  # asked 15, given 10
     decisions = _list(policy, pages, total=80)
     assert decisions == [Paging.NEXT] * 7 + [Paging.END]
-    assert policy.journal(healthy=True).backfilled["a"].ended_at == T0
+    assert policy.journal(healthy=True).channel_states["a"].ended_at == T0

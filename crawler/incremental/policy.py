@@ -171,8 +171,9 @@ class Journal:
     withdraw: set[str] = field(default_factory=set)
     restore: set[str] = field(default_factory=set)
     schedule: dict[str, ScheduleUpdate] = field(default_factory=dict)
-    # channels listed to their end by this run, with what the next runs expect of them
-    backfilled: dict[str, ChannelMemory] = field(default_factory=dict)
+    # the new state of channels: of those listed to their end, what the next runs expect of
+    # them; of the others, their first page
+    channel_states: dict[str, ChannelMemory] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -399,7 +400,6 @@ class RunPolicy:
             checks.append(PageCheck(key, known.url, "recheck", known.etag, known.last_modified))
         self._count("follow_ups/confirm", sum(c.purpose == "confirm" for c in checks))
         self._count("follow_ups/recheck", sum(c.purpose == "recheck" for c in checks))
-        self._checks = {c.key: c for c in checks}
         return checks
 
     def _ended(self) -> list[str]:
@@ -530,14 +530,14 @@ class RunPolicy:
                     roster.discard(key)
             total = run.total if run.total is not None else len(run.seen) + run.unreadable
             first_page = run.first_page if run.first_page is not None else ()
-            journal.backfilled[code] = ChannelMemory(
+            journal.channel_states[code] = ChannelMemory(
                 True, total - len(run.seen), self.now, first_page
             )
         for code, run in self._channels.items():
-            if code not in journal.backfilled and run.first_page is not None and not run.failed:
+            if code not in journal.channel_states and run.first_page is not None and not run.failed:
                 old = memory.channel(code)
                 if old.first_page != run.first_page:
-                    journal.backfilled[code] = replace(old, first_page=run.first_page)
+                    journal.channel_states[code] = replace(old, first_page=run.first_page)
         for code, roster in rosters.items():
             if roster != set(memory.roster(code)):
                 journal.rosters[code] = roster

@@ -166,7 +166,7 @@ def save_journal(
                     insert(ChannelEntry),
                     [{"site": site, "channel": channel, "article_key": k} for k in sorted(roster)],
                 )
-        for channel, state in sorted(journal.backfilled.items()):
+        for channel, state in sorted(journal.channel_states.items()):
             values = {
                 "site": site,
                 "channel": channel,
