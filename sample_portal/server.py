@@ -312,6 +312,8 @@ class SamplePortalServer(PortalServer):
         self.portal = portal
         self.per_page = per_page
         self.robots_txt = b"User-agent: *\nDisallow: /admin/\n"
+        # (channel, page) listing pages that answer 500, for a test to break and mend
+        self.failing_pages: set[tuple[str, int]] = set()
 
     def prerender(self) -> int:
         """Render every listing page and article page once, and serve them from memory."""
@@ -396,6 +398,15 @@ class SamplePortalServer(PortalServer):
             return 400, "application/json", b'{"success":false,"msg":"bad paging"}'
         channel = next((c for c in self.portal.channels if c.code == code), None)
         if channel is None or one("webSiteCode") != SITE_CODE or one("unitid") != channel.unitid:
+            empty = {
+                "success": True,
+                "code": 200,
+                "data": {"total": 0, "current": page, "results": []},
+            }
+            return 200, "application/json;charset=UTF-8", json.dumps(empty).encode()
+        if (code, page) in self.failing_pages:
+            return 500, "text/html; charset=utf-8", b"<html><body>500 Internal Error</body></html>"
+        if channel.reply == "empty":  # a channel that answers as if it had no records
             empty = {
                 "success": True,
                 "code": 200,

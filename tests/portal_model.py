@@ -137,6 +137,7 @@ class ModelStore:
             channels=dict(self.channels),
             rosters=dict(self.rosters),
             retry={c: frozenset(keys) for c, keys in self.unstored.items() if keys},
+            unstored=frozenset(k for keys in self.unstored.values() for k in keys),
         )
 
     def upsert(self, key: str, item: StoredArticle) -> str:

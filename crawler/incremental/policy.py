@@ -75,6 +75,9 @@ class Memory:
     rosters: Mapping[str, frozenset[str]] = field(default_factory=dict)
     # keys a channel listed lately that no run could store: the channel lists down to them
     retry: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # every key a listing named lately that no run could store (an invalid record, a page that
+    # failed): fetched again, but no news — it does not keep a channel paging
+    unstored: frozenset[str] = frozenset()
 
     def channel(self, code: str) -> ChannelMemory:
         return self.channels.get(code, ChannelMemory())
@@ -273,7 +276,9 @@ class RunPolicy:
         return verdict
 
     def _is_retry(self, key: str) -> bool:
-        return any(key in keys for keys in self.memory.retry.values())
+        return key in self.memory.unstored or any(
+            key in keys for keys in self.memory.retry.values()
+        )
 
     def unreadable(self, channel: str, n: int) -> None:
         """Records a listing page held that name no article (no link): they count for totals."""

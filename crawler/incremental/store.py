@@ -65,23 +65,27 @@ def load_memory(engine: Any, site: str, now: datetime) -> Memory:
             rosters.setdefault(channel, set()).add(key)
         # articles a listing promised lately that no run could store yet, by channel
         retry: dict[str, set[str]] = {}
+        unstored: set[str] = set()
         recent = now - timedelta(days=RETRY_DAYS)
         for key, channel in conn.execute(
             select(CrawlIssue.article_key, CrawlIssue.channel)
             .where(CrawlIssue.site == site, CrawlIssue.article_key.is_not(None))
-            .where(CrawlIssue.channel.is_not(None), CrawlIssue.created_at >= recent)
+            .where(CrawlIssue.created_at >= recent)
             .where(
                 CrawlIssue.article_key.not_in(
                     select(Article.article_key).where(Article.site == site)
                 )
             )
         ):
-            retry.setdefault(channel, set()).add(key)
+            unstored.add(key)
+            if channel:
+                retry.setdefault(channel, set()).add(key)
     return Memory(
         articles=articles,
         channels=channels,
         rosters={c: frozenset(keys) for c, keys in rosters.items()},
         retry={c: frozenset(keys) for c, keys in retry.items()},
+        unstored=frozenset(unstored),
     )
 
 
