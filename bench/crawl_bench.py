@@ -97,6 +97,7 @@ def fresh_site(database_url: str) -> None:
     with engine.connect() as conn:
         conn.execute(text("DELETE FROM articles WHERE site = 'bench'"))
         conn.execute(text("DELETE FROM channel_states WHERE site = 'bench'"))
+        conn.execute(text("DELETE FROM channel_entries WHERE site = 'bench'"))
         conn.execute(text("VACUUM articles"))
         conn.execute(text("CHECKPOINT"))
     engine.dispose()
@@ -129,7 +130,7 @@ def store_rows(articles: int, base_url: str) -> list[dict]:
             "body_html": body.html, "body_text": body.text, "images": body.images,
             "attachments": body.attachments, "extra": {}, "content_hash": sha256(title + "\n" + body.text),
             "body_hash": sha256(body.text) if body.text else None,
-            "listing_hash": None, "etag": None, "last_modified": None,
+            "listing_hash": None, "etag": None, "last_modified": None, "page_hash": None,
         })  # fmt: skip
     return rows
 

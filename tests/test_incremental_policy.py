@@ -153,10 +153,19 @@ def test_a_total_the_pages_do_not_bear_out_ends_paging_without_an_end():
 def test_fresh_entries_forever_stop_at_the_page_cap():
     from crawler.incremental.policy import Memory, RunPolicy
 
-    policy = RunPolicy(Memory(), T0, rules=Rules(page_cap_floor=5))
+    policy = RunPolicy(Memory(), T0, rules=Rules(page_cap_floor=5, page_cap_max=12))
     pages = [[f"p{n}-{i}" for i in range(15)] for n in range(50)]
     decisions = _list(policy, pages, total=10**12)
-    assert len(decisions) == 10 and decisions[-1] is Paging.CUT  # 2 × 0 pages + 10
+    assert len(decisions) == 12 and decisions[-1] is Paging.CUT  # page_cap_max
+
+
+def test_a_first_crawl_of_a_big_channel_is_not_cut_by_the_cap():
+    from crawler.incremental.policy import Memory, RunPolicy
+
+    policy = RunPolicy(Memory(), T0, rules=Rules(page_cap_floor=5, page_cap_max=100))
+    pages = [[f"p{n}-{i}" for i in range(15)] for n in range(40)]
+    decisions = _list(policy, pages, total=600)
+    assert len(decisions) == 40 and decisions[-1] is Paging.END
 
 
 def test_a_portal_that_caps_the_page_size_is_listed_to_its_real_end():

@@ -94,9 +94,11 @@ class Rules:
     budget: int = 30  # page requests per run for re-checks and confirmations together
     grow: float = 1.4
     shrink: float = 0.8
-    # a channel is listed at most max(page_cap_floor, 2 × the pages its known entries fill + 10)
-    # pages in one run, whatever total the portal claims
+    # a channel is listed at most max(page_cap_floor, 2 × the pages its known entries fill + 10,
+    # the pages its total needs up to page_cap_max) pages in one run: a total of 10^12 costs
+    # page_cap_max pages at worst, and only when every page holds entries never seen before
     page_cap_floor: int = 100
+    page_cap_max: int = 2000
     # a full listing that lacks more than half of the channel's known, live entries is not
     # believed: only this many of them are confirmed, and nothing is concluded from the rest
     suspicious_sample: int = 5
@@ -118,9 +120,11 @@ class Rules:
         base = interval or self.min_interval_days
         return self.clamp(base * (self.shrink if changed else self.grow))
 
-    def page_cap(self, known_entries: int, page_size: int) -> int:
-        pages = -(-known_entries // max(page_size, 1))
-        return max(self.page_cap_floor, 2 * pages + 10)
+    def page_cap(self, known_entries: int, page_size: int, total: int | None) -> int:
+        size = max(page_size, 1)
+        known_pages = -(-known_entries // size)
+        claimed_pages = -(-(total or 0) // size) + 1
+        return max(self.page_cap_floor, 2 * known_pages + 10, min(claimed_pages, self.page_cap_max))
 
 
 # --- the answers ---------------------------------------------------------------------------
@@ -325,7 +329,7 @@ class RunPolicy:
             return Paging.CUT  # the same entries again: the portal ignores the page number
         if self._may_stop_early(channel, run, run.page_fresh):
             return Paging.KNOWN
-        cap = self.rules.page_cap(len(self.memory.roster(channel)), page_size)
+        cap = self.rules.page_cap(len(self.memory.roster(channel)), page_size, run.total)
         if run.pages >= cap or (max_pages is not None and run.pages >= max_pages):
             self._count("paging/page_cap" if run.pages >= cap else "paging/max_pages")
             return Paging.CUT
