@@ -12,7 +12,10 @@ somewhere else:
 - ``moved``: article pages to fetch, one of which redirects to the other server;
 - ``port``: a record whose page is on the other server's port of the same host;
 - ``schemes``: records linking ``javascript:``, ``data:``, ``file:`` and ``mailto:`` URLs;
-- ``deep``: a reply of 100,000 nested JSON arrays.
+- ``deep``: a reply of 100,000 nested JSON arrays;
+- ``liar``: claims a total of 10^12, then answers page 2 and later with no records;
+- ``repeat``: claims 10^12 and answers every page with the same 15 records;
+- ``capped``: 80 records, but only 10 to a page whatever page size is asked.
 
 Both servers log every request they receive (``requests``): the other server must see none.
 
@@ -51,7 +54,10 @@ NON_WEB_URLS = (
     "mailto:admin@example.invalid",
     " JavaScript:void(0)",
 )
-CHANNELS = ("nul", "redirect", "redirect302", "moved", "port", "schemes", "deep")
+CHANNELS = ("nul", "redirect", "redirect302", "moved", "port", "schemes", "deep", "liar", "repeat",
+            "capped")  # fmt: skip
+CLAIMED_TOTAL = 10**12
+CAPPED_RECORDS, CAPPED_PAGE = 80, 10
 ARTICLE_PATH = re.compile(rf"^/{SITE_CODE}/(?P<channel>\w+)/content/content_(?P<id>\d+)\.html$")
 HTML = "text/html; charset=utf-8"
 JSON = "application/json;charset=UTF-8"
@@ -97,10 +103,15 @@ def record(
     }
 
 
-def listing(results: list[dict[str, Any]]) -> bytes:
-    reply = {"success": True, "code": 200, "data": {"total": len(results), "current": 1,
+def listing(results: list[dict[str, Any]], total: int | None = None, page: int = 1) -> bytes:
+    total = len(results) if total is None else total
+    reply = {"success": True, "code": 200, "data": {"total": total, "current": page,
                                                      "results": results}}  # fmt: skip
     return json.dumps(reply, ensure_ascii=False).encode()
+
+
+def paged(channel: str, n: int) -> dict[str, Any]:
+    return record(channel, n, url=article_path(channel, n))
 
 
 def long_url(n: int) -> str:
@@ -156,7 +167,10 @@ class HostilePortalServer(PortalServer):
         if self.elsewhere is None:
             return self._elsewhere(path)
         if path == "/queryList":
-            return self._query_list((form.get("channelCode") or [""])[0])
+            page = (form.get("current") or ["1"])[0]
+            return self._query_list(
+                (form.get("channelCode") or [""])[0], int(page) if page.isdigit() else 1
+            )
         match = ARTICLE_PATH.match(path)
         if match and method == "GET":
             channel, rid = match["channel"], match["id"]
@@ -169,7 +183,7 @@ class HostilePortalServer(PortalServer):
         """Where a 3xx reply of ``path`` points: the same path on the other server."""
         return f"{self.elsewhere}{path}" if self.elsewhere else None
 
-    def _query_list(self, channel: str) -> tuple[int, str, bytes]:
+    def _query_list(self, channel: str, page: int = 1) -> tuple[int, str, bytes]:
         if channel == "nul":
             return 200, JSON, listing(nul_listing())
         if channel == "redirect":
@@ -192,6 +206,15 @@ class HostilePortalServer(PortalServer):
             return 200, JSON, listing(results)
         if channel == "deep":
             return 200, JSON, b"[" * 100_000 + b"]" * 100_000
+        if channel == "liar":
+            results = [paged("liar", n) for n in range(15)] if page == 1 else []
+            return 200, JSON, listing(results, CLAIMED_TOTAL, page)
+        if channel == "repeat":
+            return 200, JSON, listing([paged("repeat", n) for n in range(15)], CLAIMED_TOTAL, page)
+        if channel == "capped":
+            start = (page - 1) * CAPPED_PAGE
+            numbers = range(start, min(start + CAPPED_PAGE, CAPPED_RECORDS))
+            return 200, JSON, listing([paged("capped", n) for n in numbers], CAPPED_RECORDS, page)
         return 200, JSON, listing([])
 
     def _elsewhere(self, path: str) -> tuple[int, str, bytes]:

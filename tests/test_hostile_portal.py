@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from crawler.models import Article, CrawlIssue, CrawlRun
 from sample_portal.hostile import (
+    CAPPED_PAGE,
+    CAPPED_RECORDS,
     HOSTILE_BODY,
     HOSTILE_SOURCE,
     HOSTILE_TITLE,
@@ -209,3 +211,33 @@ def test_validation_drops_an_item_whose_url_is_not_http(url):
         ValidatePipeline.from_crawler(crawler).process_item(item)
     assert crawler.stats.get_value("govcrawl/items/dropped/non_web_url") == 1
     assert reported[0]["kind"] == "invalid" and "not an http(s) URL" in reported[0]["reason"]
+
+
+def test_paging_is_bounded_by_what_the_pages_hold(db, crawl, hostile, hostile_profile):
+    """A total of 10^12 with empty or repeated pages ends at the page that shows it; a portal
+    that gives 10 records where 50 were asked is listed to its real end."""
+    from urllib.parse import parse_qs
+
+    from crawler.models import ChannelState
+
+    done = crawl(hostile_profile, "channels=liar,repeat,capped", timeout=60)
+    assert done.returncode == 0, done.stderr[-3000:]
+    pages: dict[str, list[str]] = {}
+    for request in hostile.requests:
+        form = parse_qs(request.body)
+        if request.path == "/queryList":
+            pages.setdefault(form["channelCode"][0], []).append(form["current"][0])
+    assert pages == {
+        "liar": ["1", "2"],
+        "repeat": ["1", "2"],
+        "capped": [str(n) for n in range(1, CAPPED_RECORDS // CAPPED_PAGE + 1)],
+    }
+    stored = articles(db)
+    for channel, count in (("liar", 15), ("repeat", 15), ("capped", CAPPED_RECORDS)):
+        assert {record_id(channel, n) for n in range(count)} <= set(stored), channel
+    with db.connect() as conn:
+        listed_to_end = {
+            s.channel for s in conn.execute(select(ChannelState)).all() if s.backfill_done_at
+        }
+    # only the channel whose pages bore out its total counts as listed to its end
+    assert listed_to_end == {"capped"}

@@ -12,8 +12,9 @@ from crawler.extraction.listing import ListingEntry
 from crawler.extraction.text import clean_text, strip_control
 from crawler.extraction.urls import is_web_url
 
-# far more than any portal holds: a larger total is a broken reply, not a channel to page through
-MAX_TOTAL = 10_000_000
+# a claimed total beyond this is no number a portal holds; a large one that the pages do not
+# bear out is handled by the incremental policy (paging stops at an empty or repeated page)
+MAX_TOTAL = 10**15
 
 
 class ListingError(ValueError):
