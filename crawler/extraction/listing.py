@@ -22,6 +22,9 @@ class ListingEntry:
     images: list[str] = field(default_factory=list)
     external: bool = False
     pinned: bool = False  # 置顶: shown above newer entries whatever its date
+    # files the listing attaches to the article ({"url", "name", "type"}), besides any the
+    # body links to
+    attachments: list[dict[str, str]] = field(default_factory=list)
 
     @cached_property
     def published_at(self) -> datetime | None:
@@ -54,4 +57,6 @@ def listing_fingerprint(entry: ListingEntry) -> str:
     # the date as a moment, not as spelled: two columns may spell it 2025-09-11 and 2025年9月11日
     parts = [entry.title, published.isoformat() if published else (entry.published or ""), entry.source, entry.author, entry.body_html,
              "\x1f".join(entry.images)]  # fmt: skip
+    if entry.attachments:  # only then: fingerprints of entries without files stay as they were
+        parts.append("\x1f".join(a["url"] for a in entry.attachments))
     return hashlib.sha256("\x1e".join(parts).encode("utf-8")).hexdigest()
