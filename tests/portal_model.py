@@ -269,6 +269,6 @@ def apply_journal(store: ModelStore, journal, rules: Rules) -> None:  # type: ig
             interval = rules.first_interval(article.published, journal.now)
             article.next_check_at = journal.now + timedelta(days=interval)
             article.check_interval = interval
-    for code, roster in journal.rosters.items():
-        store.rosters[code] = frozenset(roster)
+    for code, (added, removed) in journal.roster_changes.items():
+        store.rosters[code] = (store.rosters.get(code, frozenset()) | added) - removed
     store.channels.update(journal.channel_states)

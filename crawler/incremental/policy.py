@@ -174,7 +174,8 @@ class Journal:
     now: datetime
     listed: set[str] = field(default_factory=set)  # known articles some listing showed
     channels: dict[str, list[str]] = field(default_factory=dict)  # key → its channels now
-    rosters: dict[str, set[str]] = field(default_factory=dict)  # channel → its whole roster
+    # channel → (keys its roster gains, keys it loses)
+    roster_changes: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)
     withdraw: set[str] = field(default_factory=set)
     restore: set[str] = field(default_factory=set)
     schedule: dict[str, ScheduleUpdate] = field(default_factory=dict)
@@ -548,8 +549,10 @@ class RunPolicy:
                 if old.first_page != run.first_page:
                     journal.channel_states[code] = replace(old, first_page=run.first_page)
         for code, roster in rosters.items():
-            if roster != set(memory.roster(code)):
-                journal.rosters[code] = roster
+            before = memory.roster(code)
+            added, removed = roster - before, before - roster
+            if added or removed:
+                journal.roster_changes[code] = (added, set(removed))
         # an article's channels are the channels whose listings show it; one that no listing
         # shows any more keeps the channels it had
         for key in set(memory.articles) | set(self._listed_anywhere):

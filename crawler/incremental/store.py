@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from crawler.incremental.policy import ChannelMemory, Journal, KnownArticle, Memory, Rules
@@ -159,16 +159,18 @@ def save_journal(
                 .values(next_check_at=bindparam("next"), check_interval=bindparam("interval")),
                 rows,
             )
-        for channel, roster in sorted(journal.rosters.items()):
-            conn.execute(
-                delete(ChannelEntry).where(
-                    ChannelEntry.site == site, ChannelEntry.channel == channel
-                )
-            )
-            if roster:
+        for channel, (added, removed) in sorted(journal.roster_changes.items()):
+            in_channel = (ChannelEntry.site == site, ChannelEntry.channel == channel)
+            if removed:
                 conn.execute(
-                    insert(ChannelEntry),
-                    [{"site": site, "channel": channel, "article_key": k} for k in sorted(roster)],
+                    delete(ChannelEntry).where(
+                        *in_channel, ChannelEntry.article_key.in_(sorted(removed))
+                    )
+                )
+            if added:
+                conn.execute(
+                    pg_insert(ChannelEntry).on_conflict_do_nothing(),
+                    [{"site": site, "channel": channel, "article_key": k} for k in sorted(added)],
                 )
         for channel, state in sorted(journal.channel_states.items()):
             values = {
