@@ -114,24 +114,18 @@ def pages_per_second(stats: dict) -> float:
 
 def store_rows(articles: int, base_url: str) -> list[dict]:
     """The rows the store writes for this portal, built by the real normaliser."""
-    from crawler.extraction.body import clean_body
-    from crawler.extraction.listing import article_key
-    from crawler.extraction.text import clean_text, parse_datetime
-    from pipelines.normalise import sha256
+    from crawler.extraction.normalise import normalise
+    from pipelines.store import COLUMNS
 
     rows = []
     for a in portal_for(articles).articles.values():
-        body = clean_body(a.body_html, base_url + a.path)
-        title = clean_text(a.raw_title)
-        rows.append({
-            "article_key": article_key("bench", a.id, None), "site": "bench", "channels": [a.home],
-            "url": base_url + a.path, "platform_id": a.id, "title": title,
-            "published_at": parse_datetime(a.pub_raw), "source": a.source, "author": a.author,
-            "body_html": body.html, "body_text": body.text, "images": body.images,
-            "attachments": body.attachments, "extra": {}, "content_hash": sha256(title + "\n" + body.text),
-            "body_hash": sha256(body.text) if body.text else None,
-            "listing_hash": None, "etag": None, "last_modified": None, "page_hash": None,
-        })  # fmt: skip
+        record = {
+            "site": "bench", "channels": [a.home], "url": base_url + a.path, "platform_id": a.id,
+            "title": a.raw_title, "published": a.pub_raw, "source": a.source, "author": a.author,
+            "body_html": a.body_html,
+        }  # fmt: skip
+        row, _ = normalise(record, base_url)
+        rows.append({name: row.get(name) for name in COLUMNS})
     return rows
 
 

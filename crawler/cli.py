@@ -8,6 +8,7 @@ govcrawl profiles                  # list the site profiles
 govcrawl search 病虫害 --channel 通知公告 --since 2025-10
 govcrawl export --site nync --format csv -o nync.csv
 govcrawl runs / run ID / logs ID / sites / show ID|URL
+govcrawl extract page.html --url https://…/t20231219_83454.htm   # what a page yields
 
 Every error is one line on stderr, ``govcrawl: …``, and an exit code (EXIT_CODES below);
 never a traceback (``--traceback`` shows one for an unexpected error).
@@ -478,6 +479,34 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_extract(args: argparse.Namespace) -> int:
+    import json
+    import signal
+
+    from crawler import extract_cmd, query
+    from crawler.extraction.urls import is_web_url
+
+    if args.url is not None and not is_web_url(args.url):
+        raise UsageError(f"--url: {args.url!r} is not an http(s) URL")
+    try:
+        html, fetched_url = extract_cmd.load(args.page, _settings(args).get("USER_AGENT"))
+    except extract_cmd.ExtractError as exc:
+        raise UsageError(str(exc)) from None
+    described = extract_cmd.describe(html, args.url or fetched_url)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `govcrawl extract … | head` ends quietly
+    if args.format == "json":
+        print(json.dumps(described, ensure_ascii=False, indent=1))
+        return 0
+    fields, rows, body = extract_cmd.table_rows(described)
+    query.write(fields)
+    if rows:
+        print()
+        query.write(rows)
+    if body:
+        print(f"\n{body}")
+    return 0
+
+
 def _filters(args: argparse.Namespace) -> Any:
     """The search filters of the command line; a channel may be given by code or by name."""
     from crawler.profiles import ProfileError, list_profiles
@@ -559,6 +588,34 @@ def cmd_export(args: argparse.Namespace) -> int:
         if done is not None:
             done(False)
     print(f"exported {count} articles", file=sys.stderr)
+    return 0
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from crawler.discover import DiscoverError, checked_profile_text, discover, read_page
+
+    try:
+        html, url = read_page(args.page)
+        site = discover(html, url, args.name)
+        text = checked_profile_text(site)
+    except DiscoverError as exc:
+        raise UsageError(str(exc)) from None
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    out, done = _open_output(args.output)
+    try:
+        out.write(text)
+    except BaseException:
+        done(False)
+        raise
+    done(True)
+    channels = len(site.channels)
+    print(
+        f"{args.output}: site {site.name!r} ({site.platform}, {channels} channel"
+        f"{'s' if channels != 1 else ''}); crawl it with: govcrawl crawl {args.output}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -659,6 +716,18 @@ def build_parser() -> argparse.ArgumentParser:
     show = with_format(sub.add_parser("show", help="one article (id or URL) with its versions"))
     show.add_argument("article")
     show.set_defaults(func=cmd_show)
+    extract = sub.add_parser(
+        "extract", help="what govcrawl reads from one saved page or URL (nothing is stored)",
+        description="Run the extraction on a saved page (or one fetched http(s) URL) and print "
+        "what govcrawl would store: an article's fields and the extractor of each, or a "
+        "listing page's entries, total and pager parameters.",
+    )  # fmt: skip
+    extract.add_argument("page", metavar="FILE_OR_URL", help="a saved page, or an http(s) URL")
+    extract.add_argument(
+        "--url", help="the saved page's own URL (its links are resolved against it)"
+    )
+    extract.add_argument("--format", choices=("table", "json"), default="table")
+    extract.set_defaults(func=cmd_extract)
 
     def with_filters(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--site", help="only this site (profile name)")
@@ -687,6 +756,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument("-o", "--output", type=Path, help="write to this file (default: stdout)")
     export.set_defaults(func=cmd_export)
+
+    discover = sub.add_parser(
+        "discover", help="write a site profile from one column page (a URL or a saved file)"
+    )
+    discover.add_argument("page", help="a column page: http(s) URL (one GET) or a local file")
+    discover.add_argument("--name", help="the profile's name (default: from the host)")
+    discover.add_argument(
+        "-o", "--output", type=Path, help="write the profile here (default: stdout)"
+    )
+    discover.set_defaults(func=cmd_discover)
 
     demo = sub.add_parser("demo", help="serve the sample portal on 127.0.0.1 and crawl it")
     demo.add_argument(

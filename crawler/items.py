@@ -15,6 +15,9 @@ class ArticleItem(scrapy.Item):
     author = scrapy.Field()
     body_html = scrapy.Field()  # raw body fragment; NormalisePipeline cleans it
     images = scrapy.Field()
+    # files the listing attaches ({"url", "name", "type"}; the querylist platform's
+    # articleFiles): NormalisePipeline adds them to the attachments the body links to
+    listing_attachments = scrapy.Field()
     extra = scrapy.Field()  # structured extras (column name, 文号, …)
     fetched_from = scrapy.Field()  # "listing" (JSON) or "page" (article HTML)
     etag = scrapy.Field()  # the page's validators, for conditional GETs when re-checked

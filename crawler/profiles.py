@@ -39,6 +39,12 @@ SITE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 CHANNEL_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CRONTAB_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 MAX_INTERVAL_SECONDS = 366 * 86400
+# Where a querylist site keeps a channel's page: nync's shape is the default, sthjt's puts
+# the channel under /col/. A profile names a preset or writes its own template.
+CHANNEL_PATHS = {
+    "default": "/{site}/{channel}/index.html",  # /jxsnynct/bcyb/index.html
+    "col": "/{site}/col/{channel}/index.html",  # /jxssthjt/col/col42150/index.html
+}
 
 
 def is_site_name(name: object) -> bool:
@@ -125,6 +131,7 @@ class SiteProfile:
     query_path: str = "/queryList"
     per_page: int = 15
     query_style: str = "plain"  # "plain" (nync) or "array" (gxt: webSiteCode[]=…)
+    channel_path: str = CHANNEL_PATHS["default"]  # a template of {site} and {channel}
     jcms: JcmsOptions = field(default_factory=JcmsOptions)
     incremental: Incremental = field(default_factory=Incremental)
     path: Path | None = None
@@ -136,6 +143,11 @@ class SiteProfile:
     @property
     def allowed_hosts(self) -> tuple[str, ...]:
         return (self.host,)
+
+    def channel_url(self, code: str) -> str:
+        """The channel's page, where its list script and first records are."""
+        path = self.channel_path.replace("{site}", self.site_code).replace("{channel}", code)
+        return self.base_url + path
 
     def channel(self, code: str) -> Channel:
         for channel in self.channels:
@@ -331,6 +343,28 @@ def _schedule(table: _Table) -> Schedule:
     return schedule
 
 
+def _channel_path(table: _Table) -> str:
+    """``[querylist] channel_path``: a preset name (``default``, ``col``) or a template."""
+    value = table.string("channel_path", "default")
+    template = CHANNEL_PATHS.get(value, value)
+    placeholders = re.findall(r"\{[^{}]*\}", template)
+    if (
+        not template.startswith("/")
+        or "{channel}" not in template
+        or any(p not in ("{site}", "{channel}") for p in placeholders)
+        or re.sub(r"\{(site|channel)\}", "", template).count("{")
+        or re.sub(r"\{(site|channel)\}", "", template).count("}")
+        or any(c in template for c in "?#\\ ")
+    ):
+        raise table.error(
+            "channel_path",
+            f"must be {' or '.join(map(repr, CHANNEL_PATHS))}, or a path starting with '/' "
+            "that holds {channel} (and may hold {site}), e.g. '/{site}/col/{channel}/index.html'",
+            value,
+        )
+    return template
+
+
 def parse_profile(
     data: dict[str, Any], where: str = "<profile>", path: Path | None = None
 ) -> SiteProfile:
@@ -376,6 +410,7 @@ def parse_profile(
     if query_style not in ("plain", "array"):
         raise ql.error("query_style", "must be 'plain' or 'array'", query_style)
     per_page = ql.integer("per_page", 15, 1, 200)
+    channel_path = _channel_path(ql)
 
     jc = top.table("jcms")
     jcms = JcmsOptions(
@@ -420,6 +455,7 @@ def parse_profile(
         query_path=query_path,
         per_page=per_page,
         query_style=query_style,
+        channel_path=channel_path,
         jcms=jcms,
         incremental=incremental,
         path=path,

@@ -1,4 +1,4 @@
-"""python -m sample_portal serve [--port 8800] [--profile sample.toml] [--faults 0.15] | ground-truth"""
+"""python -m sample_portal serve [--port 8800] [--jcms | --col] [--profile sample.toml] [--faults 0.15] | ground-truth"""
 
 from __future__ import annotations
 
@@ -23,6 +23,11 @@ def main(argv: list[str] | None = None) -> int:
         "--jcms", action="store_true", help="serve the legacy Hanweb JCMS sample instead"
     )
     serve.add_argument(
+        "--col", action="store_true",
+        help="serve the current platform's col-shaped site (/<site>/col/<channel>/index.html) "
+        "and write its profile with `govcrawl discover`",
+    )  # fmt: skip
+    serve.add_argument(
         "--profile", type=Path, default=Path("sample.toml"), help="where to write its site profile"
     )
     serve.add_argument(
@@ -33,12 +38,17 @@ def main(argv: list[str] | None = None) -> int:
     truth = sub.add_parser("ground-truth", help="print the ground truth as JSON")
     truth.add_argument("--output", type=Path)
     truth.add_argument("--jcms", action="store_true", help="the legacy Hanweb JCMS sample's")
+    truth.add_argument("--col", action="store_true", help="the col-shaped site's")
     args = parser.parse_args(argv)
 
-    if args.jcms:
+    if args.col:
+        from sample_portal.col import ColPortalServer, generate_col_portal
+
+        portal: Any = generate_col_portal()
+    elif args.jcms:
         from sample_portal.jcms import JcmsPortalServer, generate_jcms_portal, profile_text
 
-        portal: Any = generate_jcms_portal()
+        portal = generate_jcms_portal()
     else:
         portal = generate_portal()
     if args.command == "ground-truth":
@@ -48,13 +58,21 @@ def main(argv: list[str] | None = None) -> int:
         else:
             sys.stdout.write(text)
         return 0
-    server_class = JcmsPortalServer if args.jcms else SamplePortalServer
+    server_class = (
+        ColPortalServer if args.col else JcmsPortalServer if args.jcms else SamplePortalServer
+    )
     with server_class(portal, port=args.port) as server:
         if args.faults:
             from sample_portal.faults import Faults
 
             server.faults = Faults(rate=args.faults, off_host="http://127.0.0.2:9")
-        if args.jcms:
+        if args.col:
+            from crawler.discover import checked_profile_text, discover, read_page
+
+            url = server.base_url + portal.channels[1].path
+            site = discover(*read_page(url), name="sample-col")
+            args.profile.write_text(checked_profile_text(site), encoding="utf-8")
+        elif args.jcms:
             args.profile.write_text(profile_text(server.base_url), encoding="utf-8")
         else:
             write_profile(portal, server.base_url, args.profile)

@@ -2,38 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
+from html import escape
 from typing import Any
 
 from sqlalchemy import select
 
+from crawler.extraction.normalise import normalise
 from crawler.models import CrawlRun
-from pipelines.normalise import sha256
-
-CST = timezone(timedelta(hours=8))
 
 
 def article_row(key: str, channels=("bcyb",), body="正文。", title="标题", day=1, **extra):
-    """A row as the store pipeline writes it, of site ``s`` with platform id ``key``."""
-    return {
-        "article_key": f"s:id:{key}",
+    """A row as the store pipeline writes it, of site ``s`` with platform id ``key``: built by
+    the real normaliser from a record (one paragraph per line of ``body``); ``extra`` overrides
+    any stored field."""
+    record = {
         "site": "s",
         "channels": list(channels),
         "url": extra.pop("url", f"https://x.cn/{key}.html"),
         "platform_id": key,
         "title": title,
-        "published_at": datetime(2025, 1, day, tzinfo=CST),
-        "source": "",
-        "author": "",
-        "body_html": f"<p>{body}</p>",
-        "body_text": body,
-        "images": [],
-        "attachments": [],
-        "extra": {},
-        "content_hash": sha256(f"{title}\n{body}"),
-        "body_hash": sha256(body) if body else None,
-        **extra,
+        "published": f"2025-01-{day:02d}",
+        "body_html": "".join(f"<p>{escape(line)}</p>" for line in body.split("\n")),
     }
+    row, _ = normalise(record, "https://x.cn/")
+    del row["published"]  # the raw date text is not a column
+    return {**row, **extra}
 
 
 def expected_fields(want: dict[str, Any], base: str) -> dict[str, Any]:

@@ -50,3 +50,13 @@ def test_challenge_page_is_recognised():
     challenge = "<html><head><meta http-equiv='Content-Type' content='text/html'><meta id='x' content='abc' r='m'></head><body><script>$_ts=window['$_ts'];if(!$_ts)$_ts={};</script></body></html>"
     assert is_challenge_page(challenge)
     assert not is_challenge_page((FIXTURES / "article_meta.html").read_text(encoding="utf-8"))
+
+
+def test_a_document_date_is_never_the_publication_date():
+    html = (
+        "<html><body><h1>关于印发方案的通知</h1><ul><li>成文日期：2023-08-04</li>"
+        "<li>实施日期：2023-09-01</li></ul><div id='zoom'><p>正文。</p></div></body></html>"
+    )
+    assert extract_article(html, URL).published is None
+    page = extract_article(html.replace("</ul>", "<li>日期：2023-08-31</li></ul>"), URL)
+    assert (page.published, page.provenance["published"]) == ("2023-08-31", "label:日期")

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from crawler.extraction.body import body_is_empty, clean_body
+from crawler.extraction.body import attachments_in, body_is_empty, clean_body, has_article_text
 from sample_portal.text import seed_article
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -102,3 +102,48 @@ def test_chrome_is_only_text_made_of_chrome_words():
         PAGE,
     )
     assert body.text == "关于采购打印机的通知\n请于周五前关闭门窗。"
+
+
+def test_a_body_of_nothing_but_chrome_is_empty():
+    chrome_only = (
+        "<p>【字体：大 中 小】</p><p><a href='javascript:window.print()'>【打印本页】</a>"
+        " <a href='javascript:window.close()'>【关闭窗口】</a></p>"
+    )
+    assert body_is_empty(chrome_only)
+    assert not has_article_text(chrome_only, PAGE)
+    assert has_article_text("<p>【打印本页】</p><p>正文。</p>", PAGE)
+
+
+def test_font_switches_of_trs_and_ueditor_pages_are_chrome():
+    body = clean_body(
+        "<p>正文。</p>"
+        '<div class="fontS"> 字号:<span> [大]</span> <span>[中]</span> <span>[小]</span>'
+        ' <span onclick="window.print()">[打印]</span></div>'
+        '<div class="wrapper_deatil_font"><p class="ft">Aa</p><span>字体：</span><a href="#">小</a>'
+        '<div class="detail_line">|</div><a href="#">中</a><div class="detail_line">|</div>'
+        '<a href="#">大</a></div><div id="qr_container">扫一扫在手机打开当前页</div>',
+        PAGE,
+    )
+    assert body.text == "正文。"
+
+
+def test_attachments_anywhere_in_an_area_are_absolute_with_name_and_type():
+    import lxml.html
+
+    area = lxml.html.fragment_fromstring(
+        '<div><a href="./P020231219320485765840.XLS">情况表.XLS</a>'
+        '<a href="/module/download/downfile.jsp?classid=0&amp;filename=a1.pdf&amp;showname=方案.pdf">方案</a>'
+        '<a href="../other.html">另一篇</a><a href="javascript:void(0)">x.pdf</a></div>'
+    )
+    assert attachments_in(area, "https://www.pingtan.gov.cn/zwgk/202312/t20231219_83454.htm") == [
+        {
+            "url": "https://www.pingtan.gov.cn/zwgk/202312/P020231219320485765840.XLS",
+            "name": "情况表.XLS",
+            "type": "xls",
+        },
+        {
+            "url": "https://www.pingtan.gov.cn/module/download/downfile.jsp?classid=0&filename=a1.pdf&showname=%E6%96%B9%E6%A1%88.pdf",
+            "name": "方案",
+            "type": "pdf",
+        },
+    ]

@@ -31,6 +31,8 @@ def test_clean_text_folds_blanks_and_joins_wrapped_chinese(raw, clean):
         ("2024年5月6日", datetime(2024, 5, 6, tzinfo=CHINA_TZ)),
         ("发布时间：2024年5月6日 14:05", datetime(2024, 5, 6, 14, 5, tzinfo=CHINA_TZ)),
         (1700000000000, datetime(2023, 11, 15, 6, 13, 20, tzinfo=CHINA_TZ)),
+        # gov.cn's <meta name="firstpublishedtime">: a dash between the day and the time
+        ("2007-08-20-23:59:59", datetime(2007, 8, 20, 23, 59, 59, tzinfo=CHINA_TZ)),
     ],
 )
 def test_parse_datetime_formats_are_aware_china_time(raw, expected):

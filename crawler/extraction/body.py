@@ -75,13 +75,15 @@ _CELL_BREAK = "\ue000"
 # Lines that end the article: everything from them on is repost matter, not body.
 _TRAILER = re.compile(r"^[\[【(（]?\s*(原文链接|原文地址|免责声明|版权声明)")
 # Page chrome inside the body container: font-size switches, print/close buttons, counters.
-# Page chrome inside the body container: font-size switches, print/close buttons, counters.
-# A short element whose text is nothing but these tokens is chrome.
+# A short element whose text is nothing but these tokens is chrome. Font switches come as
+# 【字体：大 中 小】, 字号:[大] [中] [小] (TRS) and "Aa 字体：小 | 中 | 大" (UEditor detail pages).
 _CHROME_TOKEN = re.compile(
     r"[\[【]?\s*("
-    r"(字体|字号)\s*[:：]?\s*[\[【]?\s*([大中小默认]\s*)+[\]】]?"
+    r"(Aa\s*)?(字体|字号)\s*[:：]?\s*"
+    r"([\[【(（]?\s*(超大|大|中|小|默认|标准)\s*[\]】)）]?\s*[|｜/]?\s*)+"
     r"|打印(本页|此页|文章)?|关闭(窗口|本页)?|收藏(本页)?|返回顶部|分享到\s*[:：]?"
     r"|(浏览|阅读|访问)(次数|量)\s*[:：]?\s*\d*"
+    r"|扫一扫在手机(上)?(打开|查看|浏览)当前(页面|页)"
     r")\s*[\]】]?"
 )
 
@@ -135,7 +137,7 @@ def _drop(el: etree._Element) -> None:
 
 
 _TRAILER_WORDS = re.compile(r"原文链接|原文地址|免责声明|版权声明")
-_CHROME_WORDS = re.compile(r"字体|字号|打印|关闭|收藏|返回顶部|分享|浏览|阅读|访问")
+_CHROME_WORDS = re.compile(r"字体|字号|打印|关闭|收藏|返回顶部|分享|浏览|阅读|访问|扫一扫")
 _SIDEBAR_ANYWHERE = re.compile(r"(\.\.\.|…)\s*\d{2}-\d{2}")
 
 
@@ -224,6 +226,10 @@ def _absolute_links(root: etree._Element, base_url: str) -> None:
                     del el.attrib[attr]
 
 
+# download scripts whose URL names no file: JCMS downfile.jsp and its kin
+_DOWNLOAD_PATH = re.compile(r"downfile\.jsp|/module/download/|download\.jsp|filedownload", re.I)
+
+
 def _attachment(href: str, link_text: str) -> dict[str, str] | None:
     parts = urlsplit(href)
     params = parse_qs(parts.query)
@@ -236,7 +242,7 @@ def _attachment(href: str, link_text: str) -> dict[str, str] | None:
         if suffix in ATTACHMENT_TYPES:
             ext = suffix
             break
-    if not ext and "downfile.jsp" not in parts.path:
+    if not ext and not _DOWNLOAD_PATH.search(parts.path):
         return None
     name = clean_text(link_text) or clean_text(showname) or unquote(PurePosixPath(parts.path).name)
     # one spelling for every link to a file: UTF-8 percent-encoded, as a browser sends it
@@ -278,13 +284,47 @@ def _plain_text(root: etree._Element) -> str:
 _TAG = re.compile(r"<[^>]*>")
 
 
+def _link_name(link: etree._Element) -> str:
+    """What a file link calls its file: its text, else its title (a UEditor link's text can
+    be an icon)."""
+    return clean_text(link.text_content()) or clean_text(link.get("title") or "")
+
+
+def has_article_text(fragment: str | None, base_url: str) -> bool:
+    """True when the body, once cleaned as it will be stored, still holds text, an image or
+    a table: a ``#zoom`` holding only 字体/打印本页/关闭窗口 is no body."""
+    body = clean_body(fragment, base_url)
+    return bool(body.text or body.images or "<table" in body.html)
+
+
 def body_is_empty(fragment: str | None) -> bool:
-    """True when a body fragment has no text and no image or table: the page must be fetched."""
+    """True when a body fragment, cleaned, has no text and no image or table: the page must
+    be fetched (or, for a fetched page, it holds no article)."""
     if not fragment:
         return True
-    if re.search(r"<(img|table)\b", fragment, re.I):
-        return False
-    return not clean_text(_TAG.sub(" ", fragment))
+    if not re.search(r"<(img|table)\b", fragment, re.I) and not clean_text(_TAG.sub(" ", fragment)):
+        return True  # nothing at all: no need to clean
+    return not has_article_text(fragment, "http://localhost/")
+
+
+def attachments_in(area: etree._Element, base_url: str) -> list[dict[str, str]]:
+    """Every file link under ``area`` (a page's article area, not only its body): URL made
+    absolute, name, type."""
+    found: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for link in area.iter("a"):
+        href = (link.get("href") or "").strip()
+        if not href or href.startswith(("javascript:", "#", "mailto:", "data:")):
+            continue
+        try:
+            href = urljoin(base_url, href)
+        except ValueError:
+            continue
+        attachment = _attachment(href, _link_name(link))
+        if attachment and attachment["url"] not in seen:
+            seen.add(attachment["url"])
+            found.append(attachment)
+    return found
 
 
 def clean_body(fragment: str | None, base_url: str) -> CleanBody:
@@ -318,7 +358,7 @@ def clean_body(fragment: str | None, base_url: str) -> CleanBody:
         href = link.get("href")
         if not href or href in seen:
             continue
-        found = _attachment(href, link.text_content())
+        found = _attachment(href, _link_name(link))
         if found:
             seen.add(href)
             attachments.append(found)

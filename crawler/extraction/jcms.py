@@ -25,17 +25,26 @@ _PARAM = re.compile(r"param_\w*\s*=\s*\{(?P<body>[^}]*)\}", re.S)
 _PAIR = re.compile(r"""(\w+)\s*:\s*(?:'([^']*)'|"([^"]*)"|([^,}\s]+))""")
 _DATE = re.compile(r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?")
 
-# 信息公开 metadata labels → extra field names
+# 信息公开 metadata labels (blanks removed: 索&ensp;引&ensp;号 is 索引号) → extra field names
 PUBLIC_INFO_FIELDS = {
     "索引号": "index_no",
     "发布机构": "publisher",
+    "发文机关": "publisher",
     "生成日期": "created",
+    "成文日期": "created",
     "发文日期": "created",
     "文号": "doc_no",
     "发文字号": "doc_no",
     "主题分类": "topic",
     "有效性": "validity",
 }
+# a label and its colon; blanks may sit between its characters (索&ensp;引&ensp;号：)
+_INFO_LABEL = re.compile(
+    "(?P<label>"
+    + "|".join(r"\s*".join(label) for label in PUBLIC_INFO_FIELDS)
+    + r"|标\s*题)\s*[:：]"
+)
+_BLANKS = re.compile(r"\s+")
 
 
 @dataclass
@@ -147,19 +156,39 @@ def dataproxy_form(params: dict[str, str], column_id: str) -> list[tuple[str, st
     ]
 
 
-def parse_public_info(html: str) -> dict[str, str]:
-    """The 信息公开 metadata table (索引号, 发布机构, 生成日期, 文号, 主题分类, 有效性)."""
-    if "索引号" not in html:
-        return {}
-    root = lxml.html.document_fromstring(html)
+def public_info_of(root: etree._Element) -> dict[str, str]:
+    """The 信息公开 metadata of a parsed page, in either form seen: a JCMS table (a label cell,
+    then its value cell) or TRS ``<li>索&ensp;引&ensp;号：<font>…</font></li>`` items. An
+    element holding several "label：value" pairs gives each of them."""
     found: dict[str, str] = {}
-    for cell in root.iter("td", "th"):
-        label = clean_text(cell.text_content()).rstrip(":：").replace(" ", "")
-        key = PUBLIC_INFO_FIELDS.get(label)
-        if key and key not in found:
-            value_cell = cell.getnext()
-            if value_cell is not None:
-                value = clean_text(value_cell.text_content())
-                if value:
-                    found[key] = value
+    for el in root.iter("td", "th", "li", "dt"):
+        text = clean_text(el.text_content())
+        bare = PUBLIC_INFO_FIELDS.get(_BLANKS.sub("", text.rstrip(":：")))
+        if bare is not None and el.tag != "li" and not text.endswith((":", "：")):
+            text += "："  # a label cell without its colon
+        labels = list(_INFO_LABEL.finditer(text))
+        if not labels or labels[0].start() != 0:
+            continue  # not a metadata cell: text that merely mentions a label
+        for i, label in enumerate(labels):
+            key = PUBLIC_INFO_FIELDS.get(_BLANKS.sub("", label["label"]))
+            if key is None or key in found:
+                continue
+            end = labels[i + 1].start() if i + 1 < len(labels) else len(text)
+            value = text[label.end() : end].strip()
+            if not value and len(labels) == 1 and el.tag != "li":
+                value_cell = el.getnext()  # the table form: the value is the next cell
+                value = clean_text(value_cell.text_content()) if value_cell is not None else ""
+            if value:
+                found[key] = value
     return found
+
+
+def parse_public_info(html: str) -> dict[str, str]:
+    """The 信息公开 metadata (索引号, 发布机构, 生成日期/成文日期, 文号, 主题分类, 有效性)."""
+    if "索" not in html or "号" not in html:
+        return {}
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return {}
+    return public_info_of(root)

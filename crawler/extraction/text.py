@@ -79,10 +79,10 @@ def clean_text(value: object) -> str:
 
 
 _DATE_PATTERNS = [
-    # 2024-05-06 08:30:00, 2024/5/6 8:30, 2024.05.06
+    # 2024-05-06 08:30:00, 2024/5/6 8:30, 2024.05.06, gov.cn's 2007-08-20-23:59:59
     re.compile(
         r"(?P<y>(?:19|20)\d{2})\s*[-/.]\s*(?P<m>\d{1,2})\s*[-/.]\s*(?P<d>\d{1,2})"
-        r"(?:[\sT]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?"
+        r"(?:(?:[\sT]+|-)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?"
     ),
     # 2024年5月6日 08:30
     re.compile(
@@ -96,6 +96,7 @@ def parse_datetime(value: str | int | float | None) -> datetime | None:
     """Parse the date formats seen on the portals into an aware Asia/Shanghai datetime.
 
     Accepts "YYYY-MM-DD HH:MM:SS", "YYYY-MM-DD HH:MM", "YYYY-MM-DD", slashes or dots,
+    gov.cn's "YYYY-MM-DD-HH:MM:SS",
     "YYYY年M月D日[ HH:MM]" and epoch milliseconds. Returns None when nothing parses or the
     date is impossible (2024-02-30).
     """

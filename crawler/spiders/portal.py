@@ -32,7 +32,7 @@ from crawler.extraction.article_page import (
     is_not_found_page,
 )
 from crawler.extraction.body import body_is_empty
-from crawler.extraction.jcms import article_ids, parse_public_info
+from crawler.extraction.jcms import article_ids
 from crawler.extraction.listing import (
     ListingEntry,
     article_key,
@@ -302,8 +302,13 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
             return  # re-checked: the same page as last time
         if purpose == "fetch":
             answer(PageAnswer.OK, page_hash)
-        self.crawler.stats.inc_value(f"govcrawl/body/extractor/{page.body_extractor}")
-        item = self.item_from(entry, channel, page=page, url=response.url, html=text)
+        stats = self.crawler.stats
+        stats.inc_value(f"govcrawl/body/extractor/{page.body_extractor}")
+        for field, how in page.provenance.items():
+            stats.inc_value(f"govcrawl/extractor/{field}/{how}")
+        for repair in page.repairs:
+            stats.inc_value(f"govcrawl/page/repaired/{repair}")
+        item = self.item_from(entry, channel, page=page, url=response.url)
         item["etag"] = (response.headers.get("ETag") or b"").decode("latin-1") or None
         item["last_modified"] = (response.headers.get("Last-Modified") or b"").decode(
             "latin-1"
@@ -329,7 +334,6 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
         channel: Channel | None,
         page: ArticlePage | None,
         url: str | None = None,
-        html: str | None = None,
     ) -> ArticleItem:
         """Merge the listing and the page. On the current platform the listing JSON is the
         source and wins; a JCMS listing is a link and a date, so its page wins."""
@@ -347,8 +351,8 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
         extra: dict[str, Any] = {}
         if page and page.column_name:
             extra["column_name"] = page.column_name
-        if html and self.profile.platform == "jcms":
-            extra.update(parse_public_info(html))
+        if page:
+            extra.update(page.public_info)
         return ArticleItem(
             site=self.profile.name,
             channels=[channel.code] if channel else [],
@@ -362,6 +366,8 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
             images=list(entry.images) if entry else [],
             extra=extra,
             fetched_from="page" if page else "listing",
+            attachments=list(page.attachments) if page else [],
+            listing_attachments=list(entry.attachments) if entry else [],
             listing_hash=listing_hash,
         )
 

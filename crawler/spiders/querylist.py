@@ -1,4 +1,5 @@
-"""Navigation of the current platform: channel page (for its unitid), then POST /queryList."""
+"""Navigation of the current platform: channel page (for its unitid and the records it embeds),
+then POST /queryList."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from scrapy.http import Response
 
 from crawler.extraction.body import body_is_empty
 from crawler.extraction.listing import ListingEntry
-from crawler.extraction.querylist import ListingError, build_query_form, find_unitid, parse_listing
+from crawler.extraction.querylist import (
+    ChannelPage,
+    ListingError,
+    build_query_form,
+    parse_channel_page,
+    parse_listing,
+)
 from crawler.profiles import Channel
 
 
@@ -18,7 +25,9 @@ class QueryListNavigation:
     """Mixed into PortalSpider for profiles with ``platform = "querylist"``."""
 
     def querylist_channel_requests(self, channel: Channel) -> Iterator[scrapy.Request]:
-        if channel.unitid or self.profile.query_style == "array":
+        # without a unitid in the profile the channel page is read: for its unitid (which the
+        # plain style posts) and for the first records it may embed (one GET instead of POSTs)
+        if channel.unitid:
             yield self.listing_request(channel, channel.unitid, page=1)
         else:
             yield scrapy.Request(
@@ -29,11 +38,16 @@ class QueryListNavigation:
             )
 
     def channel_url(self, channel: Channel) -> str:
-        return f"{self.profile.base_url}/{self.profile.site_code}/{channel.code}/index.html"
+        return self.profile.channel_url(channel.code)
 
-    def parse_channel_page(self, response: Response, channel: Channel) -> Iterator[scrapy.Request]:
-        unitid = find_unitid(response.text)
-        if not unitid:
+    def parse_channel_page(self, response: Response, channel: Channel) -> Iterator[Any]:
+        page = parse_channel_page(getattr(response, "text", ""), self.profile.base_url)
+        unitid = page.unitid
+        if unitid:
+            self.logger.info(
+                "channel %s: unitid %s read from %s", channel.code, unitid, response.url
+            )
+        elif self.profile.query_style == "plain":
             self.report(
                 "no_unitid",
                 response.url,
@@ -41,8 +55,32 @@ class QueryListNavigation:
                 f"set unitid for this channel in {self.profile.path or 'the profile'}",
             )
             return
-        self.logger.info("channel %s: unitid %s read from %s", channel.code, unitid, response.url)
-        yield self.listing_request(channel, unitid, page=1)
+        for problem in page.problems:
+            self.crawler.stats.inc_value(f"govcrawl/listing/bad_field/{problem}")
+            self.logger.warning("%s: embedded %s does not parse; ignored", response.url, problem)
+        if page.entries:
+            yield from self.embedded_listing(page, channel, unitid)
+        else:
+            yield self.listing_request(channel, unitid, page=1)
+
+    def embedded_listing(
+        self, page: ChannelPage, channel: Channel, unitid: str | None
+    ) -> Iterator[Any]:
+        """The records the channel page embeds are the listing's first page; /queryList goes
+        on from the page that holds the first record not embedded. With 50 embedded and 15 a
+        page that is page 4 (records 46–60): its first five were listed already, and the
+        policy counts them as repeats, not as news."""
+        entries = page.entries or []
+        self.crawler.stats.inc_value("govcrawl/listing/embedded_pages")
+        self.crawler.stats.inc_value("govcrawl/listing/entries", len(entries))
+        self.logger.info("channel %s: %d records embedded in its page", channel.code, len(entries))
+        for entry in entries:
+            if self.note_entry(entry, channel):
+                yield from self.handle_entry(entry, channel)
+        # the page says nothing of the channel's total: the replies of /queryList do
+        if self.listing_page_done(channel, page.total, len(entries)):
+            next_page = len(entries) // self.profile.per_page + 1
+            yield self.listing_request(channel, unitid, next_page, page.total)
 
     def listing_request(
         self, channel: Channel, unitid: str | None, page: int, total: int | None = None
@@ -93,7 +131,7 @@ class QueryListNavigation:
             return
         self.crawler.stats.inc_value("govcrawl/listing/pages")
         self.crawler.stats.inc_value("govcrawl/listing/entries", len(listing.entries))
-        if page == 1:
+        if total is None:  # the channel's first reply
             self.logger.info("channel %s: %d records on the portal", channel.code, listing.total)
         for entry in listing.entries:
             if self.note_entry(entry, channel):

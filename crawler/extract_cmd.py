@@ -1,0 +1,266 @@
+"""``govcrawl extract``: what govcrawl reads from one saved page (or one fetched URL).
+
+``describe(html, url)`` runs the real extraction and says what kind of page it is: a listing
+(a JCMS column page, a ``<datastore>`` or a ``dataproxy.jsp`` reply, or whatever a reader in
+``LISTING_READERS`` recognises) with its entries, total and pager parameters; otherwise an
+article page with the fields govcrawl would store and the extractor that produced each.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from crawler.extraction.article_page import extract_article
+from crawler.extraction.jcms import parse_column_page, parse_dataproxy
+from crawler.extraction.normalise import normalise
+from crawler.extraction.querylist import describe_channel_page
+from crawler.extraction.urls import is_web_url
+
+FETCH_TIMEOUT = 30  # seconds
+MAX_PAGE_BYTES = 10 * 1024 * 1024
+# links of a page whose URL is unknown are resolved against this, then shown as the page gives them
+_NO_URL = "http://page-url-unknown.invalid"
+
+
+class ExtractError(ValueError):
+    """A page that cannot be read: the message names it and says why."""
+
+
+# ``reader(html, url) -> dict | None``: a reader that recognises its platform's listing page
+# returns {"kind": …, "entries": [{"title", "url", "date"}], "total": int | "unknown",
+# "pager": {…}}; None lets the next reader (and finally the article extractor) try.
+ListingReader = Callable[[str, str], "dict[str, Any] | None"]
+
+_DATASTORE = re.compile(r"<datastore\b|<recordset\b|<totalrecord\b", re.I)
+_NEXTGROUP_LINK = re.compile(
+    r"<nextgroup>\s*(?:<!\[CDATA\[)?.*?href=['\"](?P<href>[^'\"]+)['\"]", re.S | re.I
+)
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def _nextgroup_params(html: str) -> dict[str, str]:
+    """The pager parameters of a ``<nextgroup>`` link (a datastore without ``param_…``)."""
+    match = _NEXTGROUP_LINK.search(html)
+    if not match:
+        return {}
+    link = urlsplit(match["href"].replace("&amp;", "&"))
+    params = {"proxy": link.path}
+    for key, value in parse_qsl(link.query, keep_blank_values=True):
+        while _PERCENT.search(value):  # webname comes percent-encoded twice
+            decoded = unquote(value)
+            if decoded == value:
+                break
+            value = decoded
+        params.setdefault(key, value)
+    return params
+
+
+def read_jcms_listing(html: str, url: str) -> dict[str, Any] | None:
+    """A Hanweb JCMS column page (its embedded ``<datastore>``) or a ``dataproxy.jsp`` reply."""
+    if not _DATASTORE.search(html):
+        return None
+    parts = urlsplit(url)
+    site = f"{parts.scheme}://{parts.netloc}"
+    if re.search(r"<datastore\b", html, re.I) or "<recordset" in html.lower():
+        listing, kind = parse_column_page(html, site), "jcms-column"
+    else:
+        listing, kind = parse_dataproxy(html, site), "jcms-dataproxy"
+    return {
+        "kind": kind,
+        "url": url,
+        "total": listing.total if listing.total is not None else "unknown",
+        "entries": [{"title": e.title, "url": e.url, "date": e.published} for e in listing.entries],
+        "unreadable_records": listing.unreadable,
+        "pager": listing.params or _nextgroup_params(html),
+    }
+
+
+LISTING_READERS: list[ListingReader] = [read_jcms_listing, describe_channel_page]
+
+
+def describe_article(html: str, url: str) -> dict[str, Any]:
+    """The row govcrawl would store for an article page, and where each field came from."""
+    page = extract_article(html, url)
+    extra: dict[str, Any] = {}
+    if page.column_name:
+        extra["column_name"] = page.column_name
+    extra.update(page.public_info)
+    record = {
+        "site": "extract",
+        "url": url,
+        "title": page.title,
+        "published": page.published,
+        "source": page.source,
+        "author": page.author,
+        "body_html": page.body_html,
+        "attachments": page.attachments,
+        "extra": extra,
+    }
+    row, trims = normalise(record, url)
+    published_at = row["published_at"]
+    return {
+        "kind": "article",
+        "url": row["url"],
+        "title": row["title"],
+        "published_at": published_at.isoformat() if published_at else None,
+        "source": row["source"],
+        "author": row["author"],
+        "attachments": row["attachments"],
+        "images": row["images"],
+        "extra": row["extra"],
+        "provenance": page.provenance,
+        "repairs": page.repairs,
+        "trimmed": trims,
+        "body_text": row["body_text"],
+        "body_html": row["body_html"],
+    }
+
+
+def _unknown_url_shown_relative(value: Any) -> Any:
+    if isinstance(value, str):
+        return value[len(_NO_URL) :] if value.startswith(_NO_URL) else value
+    if isinstance(value, dict):
+        return {k: _unknown_url_shown_relative(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unknown_url_shown_relative(v) for v in value]
+    return value
+
+
+def describe(html: str, url: str | None) -> dict[str, Any]:
+    """What govcrawl reads from ``html``: a listing's entries, or an article's fields.
+
+    ``url`` is the page's address (links are resolved against it); without one, links are
+    shown as the page gives them and the article's ``url`` is None.
+    """
+    known = url if url and is_web_url(url) else None
+    base = known or _NO_URL + "/page.html"
+    for reader in LISTING_READERS:
+        described = reader(html, base)
+        if described is not None:
+            break
+    else:
+        described = describe_article(html, base)
+    if known is None:
+        described = _unknown_url_shown_relative(described)
+        described["url"] = None
+    return described
+
+
+def _decode(raw: bytes, content_type: str | None) -> str:
+    from w3lib.encoding import html_to_unicode
+
+    _, text = html_to_unicode(content_type, raw)
+    return text
+
+
+def read_file(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ExtractError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ExtractError(f"{path}: is a folder, not a saved page") from None
+    except OSError as exc:
+        raise ExtractError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_PAGE_BYTES:
+        raise ExtractError(f"{path}: larger than {MAX_PAGE_BYTES // 1024 // 1024} MB, not a page")
+    return _decode(raw, None)
+
+
+def fetch(url: str, user_agent: str) -> tuple[str, str]:
+    """One polite GET: the project's User-Agent, a timeout, a size cap. (text, final URL)."""
+    import urllib.error
+    import urllib.request
+
+    if not is_web_url(url):
+        raise ExtractError(f"{url}: not an http(s) URL")
+    request = urllib.request.Request(
+        url,
+        headers={"User-Agent": user_agent, "Accept": "text/html,application/xml;q=0.9,*/*;q=0.5"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:  # noqa: S310 (http(s) only, checked above)
+            final_url = response.geturl()
+            if not is_web_url(final_url):
+                raise ExtractError(f"{url}: redirected to {final_url}, not an http(s) URL")
+            raw = response.read(MAX_PAGE_BYTES + 1)
+            content_type = response.headers.get("Content-Type")
+    except urllib.error.HTTPError as exc:
+        raise ExtractError(f"{url}: HTTP {exc.code}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise ExtractError(f"{url}: cannot be fetched ({reason})") from None
+    if len(raw) > MAX_PAGE_BYTES:
+        raise ExtractError(f"{url}: larger than {MAX_PAGE_BYTES // 1024 // 1024} MB, not a page")
+    return _decode(raw, content_type), final_url
+
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def load(file_or_url: str, user_agent: str) -> tuple[str, str | None]:
+    """(page text, page URL or None): a saved file, or an http(s) URL fetched once."""
+    if _SCHEME.match(file_or_url):
+        if not file_or_url.lower().startswith(("http://", "https://")):
+            raise ExtractError(f"{file_or_url}: not an http(s) URL (and not a file)")
+        return fetch(file_or_url, user_agent)
+    return read_file(Path(file_or_url)), None
+
+
+def _short(value: Any, width: int = 100) -> str:
+    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def table_rows(described: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
+    """For the table format: (field rows, entry or attachment rows, body text)."""
+    if described["kind"] != "article":
+        fields = [
+            {"field": "kind", "value": described["kind"], "from": ""},
+            {"field": "url", "value": described["url"] or "", "from": ""},
+            {"field": "total", "value": described["total"], "from": ""},
+            {"field": "entries", "value": len(described["entries"]), "from": ""},
+            {
+                "field": "unreadable_records",
+                "value": described.get("unreadable_records", 0),
+                "from": "",
+            },
+        ]
+        fields += [
+            {"field": f"pager.{k}", "value": _short(v), "from": ""}
+            for k, v in described["pager"].items()
+        ]
+        entries = [
+            {"date": e["date"] or "", "title": _short(e["title"], 60), "url": e["url"] or ""}
+            for e in described["entries"]
+        ]
+        return fields, entries, ""
+    how = described["provenance"]
+    fields = [
+        {"field": name, "value": _short(described[name]), "from": how.get(key, "")}
+        for name, key in (
+            ("url", ""),
+            ("title", "title"),
+            ("published_at", "published"),
+            ("source", "source"),
+            ("author", "author"),
+        )
+    ]
+    fields.append({"field": "body", "value": f"{len(described['body_text'])} characters",
+                   "from": how.get("body", "")})  # fmt: skip
+    fields += [
+        {"field": f"extra.{k}", "value": _short(v), "from": how.get("public_info", "")}
+        for k, v in described["extra"].items()
+    ]
+    fields += [{"field": "image", "value": _short(i), "from": ""} for i in described["images"]]
+    if described["repairs"]:
+        fields.append({"field": "repairs", "value": ", ".join(described["repairs"]), "from": ""})
+    files = [
+        {"type": a["type"], "name": _short(a["name"], 60), "url": a["url"]}
+        for a in described["attachments"]
+    ]
+    return fields, files, described["body_text"]

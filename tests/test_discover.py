@@ -1,0 +1,89 @@
+"""`govcrawl discover`: a working site profile from one column page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crawler.cli import main
+from crawler.profiles import load_profile
+from sample_portal.col import ColPortalServer, generate_col_portal
+
+REAL_PAGES = Path(__file__).resolve().parents[2] / "shared" / "real-pages"
+STHJT_PAGE = REAL_PAGES / "sthjt.jiangxi.gov.cn" / "column_col42150.html"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def test_discover_writes_a_profile_of_the_real_sthjt_page_that_loads(tmp_path, capsys):
+    if not STHJT_PAGE.is_file():
+        pytest.skip(f"the real page {STHJT_PAGE} is not there (../shared/real-pages is absent)")
+    out = tmp_path / "sthjt.toml"
+    assert main(["discover", str(STHJT_PAGE), "-o", str(out)]) == 0
+    assert "crawl it with: govcrawl crawl" in capsys.readouterr().err
+    profile = load_profile(str(out), tmp_path)
+    assert (profile.name, profile.base_url) == ("sthjt", "http://sthjt.jiangxi.gov.cn")
+    assert (profile.platform, profile.site_code, profile.query_style, profile.per_page) == (
+        "querylist", "jxssthjt", "array", 15,
+    )  # fmt: skip
+    assert profile.channel_path == "/{site}/col/{channel}/index.html"
+    assert profile.channel_url("col42149") == (
+        "http://sthjt.jiangxi.gov.cn/jxssthjt/col/col42149/index.html"
+    )
+    channels = {c.code: c for c in profile.channels}
+    assert len(channels) == 13
+    assert channels["col42150"].unitid == "380055" and channels["col42150"].name == (
+        "政策法规解读· 以案释法"
+    )
+    assert channels["col42149"].name == "文件通知" and channels["col42149"].unitid is None
+    assert profile.politeness.download_delay == 1.5 and profile.politeness.concurrent_requests == 1
+    text = out.read_text(encoding="utf-8")
+    assert "# 4296 articles on the portal; under col42062" in text
+
+
+def test_discover_reads_a_col_shaped_page_over_http_with_one_get(capsys):
+    with ColPortalServer(generate_col_portal()) as server:
+        url = server.base_url + "/jxssthjt/col/col10003/index.html"
+        assert main(["discover", url, "--name", "env-site"]) == 0
+        assert [(r.method, r.path) for r in server.requests] == [
+            ("GET", "/jxssthjt/col/col10003/index.html")
+        ]
+    text = capsys.readouterr().out
+    assert 'name = "env-site"' in text and f'base_url = "{server.base_url}"' in text
+    assert 'code = "col10003"\nname = "政策法规解读· 以案释法"\nunitid = "380055"' in text
+    assert "# 6 articles on the portal; under col10001; hidden from the site's menus" in text
+
+
+def test_discover_recognises_a_legacy_jcms_column_page(tmp_path, capsys):
+    page = tmp_path / "index.html"
+    page.write_text(
+        (FIXTURES / "jcms" / "column_77926.html")
+        .read_text(encoding="utf-8")
+        .replace("<head>", '<head><meta name="SiteDomain" content="nync.jiangxi.gov.cn">', 1),
+        encoding="utf-8",
+    )
+    out = tmp_path / "archive.toml"
+    assert main(["discover", str(page), "--name", "nync-archive", "-o", str(out)]) == 0
+    profile = load_profile(str(out), tmp_path)
+    assert profile.platform == "jcms" and [c.code for c in profile.channels] == ["77926"]
+    assert profile.base_url == "https://nync.jiangxi.gov.cn"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["/no/such/page.html"], "no such file, and not an http(s) URL"),
+        (["{page}"], "not a column page of a supported platform"),
+        (["{real}", "--name", "Bad Name"], "--name 'Bad Name': must be"),
+        (["http://127.0.0.1:9/x/col/col1/index.html"], "cannot fetch the page"),
+    ],
+)
+def test_discover_errors_are_one_line_and_exit_2(tmp_path, capsys, args, message):
+    page = tmp_path / "plain.html"
+    page.write_text("<html><body>共 1 条记录</body></html>", encoding="utf-8")
+    if "{real}" in args and not STHJT_PAGE.is_file():
+        pytest.skip("the real sthjt page is absent")
+    args = [a.replace("{page}", str(page)).replace("{real}", str(STHJT_PAGE)) for a in args]
+    assert main(["discover", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("govcrawl: ") and message in err[0], err
