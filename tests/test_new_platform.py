@@ -146,3 +146,21 @@ def test_article_files_are_stored_as_attachments(db, col_portal, col_server, col
         if rows[want["id"]].attachments != expected:
             wrong.append(f"{want['id']} ({want['fetched_from']}): {rows[want['id']].attachments}")
     assert not wrong, "\n".join(wrong[:10])
+
+
+def test_a_pasted_article_url_belongs_to_its_channel_in_either_page_shape(tmp_path):
+    from crawler.profiles import load_profile
+    from crawler.spiders.portal import PortalSpider
+
+    path = tmp_path / "colsite.toml"
+    path.write_text(
+        'name = "colsite"\nbase_url = "https://sthjt.jiangxi.gov.cn"\nplatform = "querylist"\n'
+        'site_code = "jxssthjt"\n[querylist]\nchannel_path = "col"\n'
+        '[[channels]]\ncode = "col42150"\nunitid = "380055"\n',
+        encoding="utf-8",
+    )
+    spider = PortalSpider(site=str(path))
+    spider.profile = load_profile(str(path), tmp_path)
+    url = "https://sthjt.jiangxi.gov.cn/jxssthjt/col/col42150/content/content_1.html"
+    assert spider._channel_of(url).code == "col42150"
+    assert spider._channel_of("https://sthjt.jiangxi.gov.cn/jxssthjt/col/col1/x.html") is None

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
@@ -230,10 +231,11 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
     def _channel_of(self, url: str) -> Channel | None:
         """The profile's channel a pasted URL belongs to, when its path says so."""
         ids = article_ids(url)
+        path = urlsplit(url).path
         for channel in self.profile.channels:
-            if (
-                ids and ids[0] == channel.code
-            ) or f"/{self.profile.site_code}/{channel.code}/" in url:
+            # the folder of the channel's page: /<site>/<code>/ or /<site>/col/<code>/
+            folder = urlsplit(self.profile.channel_url(channel.code)).path.rsplit("/", 1)[0] + "/"
+            if (ids and ids[0] == channel.code) or path.startswith(folder):
                 return channel
         return Channel(code=ids[0]) if ids else None
 
