@@ -12,10 +12,10 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import urlsplit
 
 from crawler.extraction.article_page import extract_article
-from crawler.extraction.jcms import parse_column_page, parse_dataproxy
+from crawler.extraction.jcms import nextgroup_params, parse_column_page, parse_dataproxy
 from crawler.extraction.normalise import normalise
 from crawler.extraction.querylist import describe_channel_page
 from crawler.extraction.urls import is_web_url
@@ -36,27 +36,6 @@ class ExtractError(ValueError):
 ListingReader = Callable[[str, str], "dict[str, Any] | None"]
 
 _DATASTORE = re.compile(r"<datastore\b|<recordset\b|<totalrecord\b", re.I)
-_NEXTGROUP_LINK = re.compile(
-    r"<nextgroup>\s*(?:<!\[CDATA\[)?.*?href=['\"](?P<href>[^'\"]+)['\"]", re.S | re.I
-)
-_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
-
-
-def _nextgroup_params(html: str) -> dict[str, str]:
-    """The pager parameters of a ``<nextgroup>`` link (a datastore without ``param_…``)."""
-    match = _NEXTGROUP_LINK.search(html)
-    if not match:
-        return {}
-    link = urlsplit(match["href"].replace("&amp;", "&"))
-    params = {"proxy": link.path}
-    for key, value in parse_qsl(link.query, keep_blank_values=True):
-        while _PERCENT.search(value):  # webname comes percent-encoded twice
-            decoded = unquote(value)
-            if decoded == value:
-                break
-            value = decoded
-        params.setdefault(key, value)
-    return params
 
 
 def read_jcms_listing(html: str, url: str) -> dict[str, Any] | None:
@@ -75,7 +54,7 @@ def read_jcms_listing(html: str, url: str) -> dict[str, Any] | None:
         "total": listing.total if listing.total is not None else "unknown",
         "entries": [{"title": e.title, "url": e.url, "date": e.published} for e in listing.entries],
         "unreadable_records": listing.unreadable,
-        "pager": listing.params or _nextgroup_params(html),
+        "pager": listing.params or nextgroup_params(html),
     }
 
 

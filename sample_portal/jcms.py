@@ -77,6 +77,8 @@ class JcmsColumn:
     unitid: str
     markup: str  # "single", "double"
     records: list[JcmsArticle] = field(default_factory=list)
+    # a pager without totalRecord: paging only in <nextgroup>, replies without <totalrecord>
+    no_total: bool = False
 
 
 @dataclass
@@ -258,7 +260,7 @@ def column_page(portal: JcmsPortal, column: JcmsColumn) -> str:
 <script language="javascript" src="/module/jslib/jquery/jpage/jquery.page.min.js"></script>
 <script language="javascript">
 var param_{column.unitid}={{col:1,appid:1,webid:{WEBID},path:'/',columnid:{column.id},sourceContentType:1,unitid:'{column.unitid}',webname:'{WEBNAME}',permissiontype:0}};
-$(function(){{ $('#{column.unitid}').jpage({{dataStore:null, totalRecord:{total},perPage:15,proxyUrl:'{PROXY_PATH}',groupSize:3,barPosition:'bottom',ajaxParam:param_{column.unitid}}}); }});
+$(function(){{ $('#{column.unitid}').jpage({{dataStore:null, {"" if column.no_total else f"totalRecord:{total},"}perPage:15,proxyUrl:'{PROXY_PATH}',groupSize:3,barPosition:'bottom',ajaxParam:param_{column.unitid}}}); }});
 </script></div>
 </div>
 <div class="footer">主办：{WEBNAME}　网站标识码：3600000035</div>
@@ -360,9 +362,14 @@ class JcmsPortalServer(PortalServer):
             return 500, "text/html", b"<html><body>java.lang.NumberFormatException</body></html>"
         # the real pager's batches overlap by one row
         first = max(1, start - 1)
+        counts = (
+            ""
+            if column.no_total
+            else f"<totalrecord>{len(column.records)}</totalrecord><totalpage>{-(-len(column.records) // 15)}</totalpage>"
+        )
         xml = (
             f"<datastore><nextgroup><![CDATA[]]></nextgroup><recordset>\n{records_xml(column, first, end)}\n</recordset>"
-            f"<totalrecord>{len(column.records)}</totalrecord><totalpage>{-(-len(column.records) // 15)}</totalpage></datastore>"
+            f"{counts}</datastore>"
         )
         return 200, "text/xml;charset=UTF-8", xml.encode()
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from sqlalchemy import func, select
 
 from crawler.models import Article, CrawlIssue, CrawlRun
@@ -153,3 +154,36 @@ def test_a_second_jcms_run_stops_at_the_column_pages(db, jcms_server, jcms_profi
     assert sorted(r.path for r in jcms_server.requests) == expected
     assert stats["govcrawl/listing/retried_entries"] == len(retried)
     assert stats["govcrawl/listing/stopped_early"] == 2
+
+
+def test_a_column_without_a_total_is_paged_until_a_batch_brings_nothing(
+    db, jcms_server, jcms_profile, crawl
+):
+    """Paging only in <nextgroup>, no totalRecord anywhere: every batch is asked until one is
+    empty, and the column counts as listed to its end."""
+    from crawler.models import ChannelState
+
+    for column in jcms_server.portal.columns:
+        column.no_total = True
+    assert crawl(jcms_profile).returncode == 0
+    with db.connect() as conn:
+        rows = {pid for (pid,) in conn.execute(select(Article.platform_id))}
+        ended = {s.channel for s in conn.execute(select(ChannelState)) if s.backfill_done_at}
+    assert rows == {a["id"] for a in TRUTH["articles"]}
+    assert ended == {c.id for c in jcms_server.portal.columns}
+    jcms_server.requests.clear()
+    assert crawl(jcms_profile).returncode == 0
+    assert latest_stats(db)["govcrawl/listing/stopped_early"] == 2
+
+
+def test_a_real_datastore_without_a_total_names_its_pager_in_nextgroup():
+    from crawler.extraction.jcms import parse_column_page
+
+    page = ROOT.parent / "shared" / "real-pages" / "zwgk.dingxi.gov.cn" / "datastore_col12377.xml"
+    if not page.exists():
+        pytest.skip(f"the real pages are not here ({page.parent.parent})")
+    listing = parse_column_page(page.read_text(encoding="utf-8"), "http://zwgk.dingxi.gov.cn")
+    assert listing.total is None and len(listing.entries) == 45
+    assert listing.params["unitid"] == "38486" and listing.params["webid"] == "110"
+    assert listing.params["webname"] == "定西市政府信息公开平台"
+    assert listing.entries[0].title == "定西市“春节”文明祭祀倡议书"

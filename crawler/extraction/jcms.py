@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from html import unescape
-from urllib.parse import urljoin
+from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
@@ -127,17 +127,42 @@ def parse_params(html: str) -> dict[str, str]:
     return {k: next((v for v in vals if v), "") for k, *vals in _PAIR.findall(match["body"])}
 
 
+_NEXTGROUP_LINK = re.compile(
+    r"<nextgroup>\s*(?:<!\[CDATA\[)?.*?href=['\"](?P<href>[^'\"]+)['\"]", re.S | re.I
+)
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def nextgroup_params(html: str) -> dict[str, str]:
+    """The pager parameters of a ``<nextgroup>`` link (a datastore without ``param_…``)."""
+    match = _NEXTGROUP_LINK.search(html)
+    if not match:
+        return {}
+    link = urlsplit(match["href"].replace("&amp;", "&"))
+    params = {"proxy": link.path}
+    for key, value in parse_qsl(link.query, keep_blank_values=True):
+        while _PERCENT.search(value):  # webname comes percent-encoded twice
+            decoded = unquote(value)
+            if decoded == value:
+                break
+            value = decoded
+        params.setdefault(key, value)
+    return params
+
+
 def parse_column_page(html: str, base_url: str) -> JcmsListing:
     """Records embedded in the page's ``<datastore>``, the pager total and the pager params."""
     entries, unreadable = _records(html, base_url)
-    return JcmsListing(
-        entries=entries, total=_total(html), params=parse_params(html), unreadable=unreadable
-    )
+    # a page without the param_… script (only its <datastore>) names its pager in <nextgroup>
+    params = parse_params(html) or {
+        k: v for k, v in nextgroup_params(html).items() if k not in ("proxy", "page")
+    }
+    return JcmsListing(entries=entries, total=_total(html), params=params, unreadable=unreadable)
 
 
 def parse_dataproxy(xml: str, base_url: str) -> JcmsListing:
     """A ``dataproxy.jsp`` reply: ``<totalrecord>`` and ``<record><![CDATA[<li>…]]></record>``."""
-    if "<record" not in xml and "<totalrecord" not in xml.lower():
+    if "<record" not in xml and "<totalrecord" not in xml.lower():  # <recordset> counts
         raise ValueError("reply has neither <record> nor <totalrecord>")
     entries, unreadable = _records(xml, base_url)
     return JcmsListing(entries=entries, total=_total(xml), unreadable=unreadable)

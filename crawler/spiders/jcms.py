@@ -3,7 +3,9 @@
 The column page ``/col/col<id>/index.html`` embeds its first records in a ``<datastore>``
 and the pager's total and parameters in scripts; later records come in batches from
 ``POST /module/web/jpage/dataproxy.jsp?startrecord=…&endrecord=…&perpage=…``. Batches may
-overlap by a row: a URL already listed for the column is counted and skipped.
+overlap by a row: an entry already listed for the column is counted and skipped. A column
+without ``totalRecord`` (paging only in ``<nextgroup>``) is paged until a batch brings nothing
+new.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.extraction.jcms import JcmsListing, dataproxy_form, parse_column_page, parse_dataproxy
-from crawler.extraction.urls import canonicalize_url
 from crawler.profiles import Channel
 
 
@@ -51,16 +52,17 @@ class JcmsNavigation:
     def parse_column_page(self, response: Response, channel: Channel) -> Iterator[Any]:
         listing = parse_column_page(response.text, self.profile.base_url)
         params = self._pager_params(channel, listing.params)
-        seen: set[str] = set()
         self.crawler.stats.inc_value("govcrawl/listing/pages")
         self.logger.info(
             "column %s: %s records on the portal, %d in the page",
             channel.code, listing.total if listing.total is not None else "?", len(listing.entries),
         )  # fmt: skip
-        yield from self._jcms_entries(listing, channel, seen, response.url)
-        total = listing.total or 0
-        last = total <= len(listing.entries) + listing.unreadable
-        if not self.listing_page_done(channel, listing.total, self.profile.jcms.per_page, last):
+        yield from self._jcms_entries(listing, channel, response.url)
+        # without a totalRecord (paging only in <nextgroup>) batches go on until one brings
+        # nothing new
+        total = listing.total
+        last = total is not None and total <= len(listing.entries) + listing.unreadable
+        if not self.listing_page_done(channel, total, self.profile.jcms.per_page, last):
             return
         if not params.get("unitid"):
             self.listing_failed(channel)
@@ -71,7 +73,7 @@ class JcmsNavigation:
             )  # fmt: skip
             return
         yield self.dataproxy_request(
-            channel, params, len(listing.entries) + 1, total, seen, batch_no=1
+            channel, params, len(listing.entries) + listing.unreadable + 1, total, batch_no=1
         )
 
     def dataproxy_request(
@@ -79,12 +81,11 @@ class JcmsNavigation:
         channel: Channel,
         params: dict[str, str],
         start: int,
-        total: int,
-        seen: set[str],
+        total: int | None,
         batch_no: int,
     ) -> scrapy.Request:
         opts = self.profile.jcms
-        end = min(start + opts.batch - 1, total)
+        end = start + opts.batch - 1 if total is None else min(start + opts.batch - 1, total)
         url = f"{self.profile.base_url}{opts.proxy_path}?startrecord={start}&endrecord={end}&perpage={opts.per_page}"
         return scrapy.FormRequest(
             url,
@@ -98,7 +99,6 @@ class JcmsNavigation:
                 "start": start,
                 "end": end,
                 "total": total,
-                "seen": seen,
                 "batch_no": batch_no,
             },  # fmt: skip
             dont_filter=True,
@@ -106,7 +106,7 @@ class JcmsNavigation:
 
     def parse_dataproxy(
         self, response: Response, channel: Channel, params: dict[str, str], start: int, end: int,
-        total: int, seen: set[str], batch_no: int,
+        total: int | None, batch_no: int,
     ) -> Iterator[Any]:  # fmt: skip
         try:
             if not hasattr(response, "text"):
@@ -116,21 +116,19 @@ class JcmsNavigation:
             self.crawler.stats.inc_value("govcrawl/listing/bad_reply")
             self.listing_failed(channel)
             self.report("bad_listing", f"{response.url} column={channel.code}", str(exc))
-            if end >= total or not self.policy.expects_more(channel.code):
+            if total is None or end >= total or not self.policy.expects_more(channel.code):
                 return
         else:
             self.crawler.stats.inc_value("govcrawl/listing/pages")
-            yield from self._jcms_entries(listing, channel, seen, response.url)
-            if not self.listing_page_done(
-                channel, total, self.profile.jcms.batch, last=end >= total
-            ):
+            yield from self._jcms_entries(listing, channel, response.url)
+            total = total if total is not None else listing.total
+            last = total is not None and end >= total
+            if not self.listing_page_done(channel, total, self.profile.jcms.batch, last=last):
                 return
         if self.max_pages is None or batch_no < self.max_pages:
-            yield self.dataproxy_request(channel, params, end + 1, total, seen, batch_no + 1)
+            yield self.dataproxy_request(channel, params, end + 1, total, batch_no + 1)
 
-    def _jcms_entries(
-        self, listing: JcmsListing, channel: Channel, seen: set[str], where: str
-    ) -> Iterator[Any]:
+    def _jcms_entries(self, listing: JcmsListing, channel: Channel, where: str) -> Iterator[Any]:
         """Requests (or items) for the entries the policy says to fetch."""
         if listing.unreadable:
             self.crawler.stats.inc_value("govcrawl/listing/unreadable_records", listing.unreadable)
@@ -140,11 +138,7 @@ class JcmsNavigation:
             )
         self.crawler.stats.inc_value("govcrawl/listing/entries", len(listing.entries))
         for entry in listing.entries:
-            key = canonicalize_url(entry.url, self.profile.base_url)
-            if key in seen:  # dataproxy batches overlap by a row
-                self.crawler.stats.inc_value("govcrawl/listing/overlap")
-                continue
-            seen.add(key)
+            # a row that an overlapping batch repeats is counted (listing/overlap) and skipped
             if not self.note_entry(entry, channel):
                 continue
             if self.may_fetch(entry.url):

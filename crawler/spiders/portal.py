@@ -148,7 +148,9 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
         """Hand a listed entry to the policy; True when the run fetches it (from the listing or
         its page), False when an earlier run stored it exactly as it is listed now."""
         verdict = self.policy.entry(channel.code, self.entry_key(entry), listing_fingerprint(entry))
-        if not verdict.fetch:
+        if verdict.reason == "repeat" and not verdict.fetch:
+            self.crawler.stats.inc_value("govcrawl/listing/overlap")  # listed twice in a run
+        elif not verdict.fetch:
             self.crawler.stats.inc_value("govcrawl/listing/unchanged_entries")
         elif verdict.reason == "retry":
             self.crawler.stats.inc_value("govcrawl/listing/retried_entries")
