@@ -302,8 +302,11 @@ def body_is_empty(fragment: str | None) -> bool:
     be fetched (or, for a fetched page, it holds no article)."""
     if not fragment:
         return True
-    if not re.search(r"<(img|table)\b", fragment, re.I) and not clean_text(_TAG.sub(" ", fragment)):
+    visible = clean_text(_TAG.sub(" ", fragment))
+    if not visible and not re.search(r"<(img|table)\b", fragment, re.I):
         return True  # nothing at all: no need to clean
+    if len(visible) > 200:
+        return False  # page chrome (字体 大 中 小, 打印本页, 关闭窗口) is never this long
     return not has_article_text(fragment, "http://localhost/")
 
 
