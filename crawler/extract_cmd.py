@@ -54,7 +54,7 @@ def read_jcms_listing(html: str, url: str) -> dict[str, Any] | None:
         "total": listing.total if listing.total is not None else "unknown",
         "entries": [{"title": e.title, "url": e.url, "date": e.published} for e in listing.entries],
         "unreadable_records": listing.unreadable,
-        "pager": listing.params or nextgroup_params(html),
+        "pager": {**nextgroup_params(html), **listing.params},
     }
 
 

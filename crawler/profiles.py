@@ -32,7 +32,6 @@ else:  # pragma: no cover
 
 logger = logging.getLogger("govcrawl.profiles")
 
-PLATFORMS = ("querylist", "jcms")
 # A site's name is a folder name (logs/<name>/), a job id and crawl_runs.site: lower case so
 # that two spellings never share a folder on a case-insensitive file system.
 SITE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -286,7 +285,7 @@ class _Table:
                 logger.warning("%s: unknown field %r ignored", self.where, self.prefix + key)
 
 
-def _channels(top: _Table, platform: str) -> tuple[Channel, ...]:
+def _channels(top: _Table) -> tuple[Channel, ...]:
     raw = top.get("channels", [])
     if not isinstance(raw, list):
         raise top.error("channels", "must be [[channels]] tables", raw)
@@ -296,12 +295,6 @@ def _channels(top: _Table, platform: str) -> tuple[Channel, ...]:
         code = table.string("code", required=True)
         if not CHANNEL_CODE.fullmatch(code):
             raise table.error("code", "must be 1-64 letters, digits, '-' or '_'", code)
-        if platform == "jcms" and not code.isdigit():
-            raise ProfileError(
-                f"{top.where}: jcms channel codes are column ids (the digits of /col/col<id>/), "
-                f"got {code!r}",
-                top.where,
-            )
         unitid = table.string("unitid")
         channels.append(Channel(code=code, name=table.string("name"), unitid=unitid or None))
         table.warn_unknown()
@@ -383,18 +376,17 @@ def parse_profile(
         raise top.error("base_url", "has an invalid port", base_url) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ProfileError(f"{where}: base_url must be an http(s) URL, got {base_url!r}", where)
+    from crawler import platforms  # they import this module
+
     platform = top.string("platform", required=True)
-    if platform not in PLATFORMS:
+    known = platforms.names()
+    if platform not in known:
         raise ProfileError(
-            f"{where}: platform must be one of {', '.join(PLATFORMS)}, got {platform!r}", where
+            f"{where}: platform must be one of {', '.join(known)}, got {platform!r}", where
         )
     site_code = top.string("site_code")
-    if platform == "querylist" and not site_code:
-        raise ProfileError(
-            f"{where}: platform 'querylist' needs site_code (e.g. 'jxsnynct')", where
-        )
     title = top.string("title")
-    channels = _channels(top, platform)
+    channels = _channels(top)
 
     pol = top.table("politeness")
     politeness = Politeness(
@@ -443,7 +435,7 @@ def parse_profile(
     for table in (top, pol, ql, jc, sch):
         table.warn_unknown()
     inc.warn_unknown(deprecated=("recheck_days",))
-    return SiteProfile(
+    profile = SiteProfile(
         name=name,
         base_url=base_url,
         platform=platform,
@@ -460,6 +452,10 @@ def parse_profile(
         incremental=incremental,
         path=path,
     )
+    problem = platforms.get(platform).check_profile(profile)
+    if problem:
+        raise ProfileError(f"{where}: {problem}", where)
+    return profile
 
 
 def load_profile(name_or_path: str, profiles_dir: str | Path) -> SiteProfile:

@@ -18,6 +18,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 GOVCRAWL_HOME = os.environ.get("GOVCRAWL_HOME", str(PROJECT_ROOT / ".govcrawl"))
 GOVCRAWL_PROFILES_DIR = os.environ.get("GOVCRAWL_PROFILES_DIR", str(PROJECT_ROOT / "profiles"))
+# Modules of more platforms (crawler/platforms/), comma-separated: each registers its own.
+GOVCRAWL_PLATFORM_MODULES = [
+    m.strip() for m in os.environ.get("GOVCRAWL_PLATFORM_MODULES", "").split(",") if m.strip()
+]
 # Apply Alembic migrations when a crawl opens (set False to require an explicit `govcrawl migrate`).
 GOVCRAWL_MIGRATE_ON_START = os.environ.get("GOVCRAWL_MIGRATE_ON_START", "1") not in ("0", "false")
 

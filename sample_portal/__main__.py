@@ -1,4 +1,4 @@
-"""python -m sample_portal serve [--port 8800] [--jcms | --col] [--profile sample.toml] [--faults 0.15] | ground-truth"""
+"""python -m sample_portal serve [--port 8800] [--jcms | --col | --trs] [--profile sample.toml] [--faults 0.15] | ground-truth"""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
         "--jcms", action="store_true", help="serve the legacy Hanweb JCMS sample instead"
     )
     serve.add_argument(
+        "--trs", action="store_true", help="serve the TRS WCM sample (static list pages) instead"
+    )
+    serve.add_argument(
         "--col", action="store_true",
         help="serve the current platform's col-shaped site (/<site>/col/<channel>/index.html) "
         "and write its profile with `govcrawl discover`",
@@ -39,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     truth.add_argument("--output", type=Path)
     truth.add_argument("--jcms", action="store_true", help="the legacy Hanweb JCMS sample's")
     truth.add_argument("--col", action="store_true", help="the col-shaped site's")
+    truth.add_argument("--trs", action="store_true", help="the TRS WCM sample's")
     args = parser.parse_args(argv)
 
     if args.col:
@@ -49,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
         from sample_portal.jcms import JcmsPortalServer, generate_jcms_portal, profile_text
 
         portal = generate_jcms_portal()
+    elif args.trs:
+        from sample_portal.trs import TrsPortalServer, generate_trs_portal
+        from sample_portal.trs import profile_text as trs_profile_text
+
+        portal = generate_trs_portal()
     else:
         portal = generate_portal()
     if args.command == "ground-truth":
@@ -59,7 +68,13 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(text)
         return 0
     server_class = (
-        ColPortalServer if args.col else JcmsPortalServer if args.jcms else SamplePortalServer
+        ColPortalServer
+        if args.col
+        else JcmsPortalServer
+        if args.jcms
+        else TrsPortalServer
+        if args.trs
+        else SamplePortalServer
     )
     with server_class(portal, port=args.port) as server:
         if args.faults:
@@ -74,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             args.profile.write_text(checked_profile_text(site), encoding="utf-8")
         elif args.jcms:
             args.profile.write_text(profile_text(server.base_url), encoding="utf-8")
+        elif args.trs:
+            args.profile.write_text(trs_profile_text(server.base_url), encoding="utf-8")
         else:
             write_profile(portal, server.base_url, args.profile)
         print(

@@ -159,8 +159,11 @@ def test_a_pasted_article_url_belongs_to_its_channel_in_either_page_shape(tmp_pa
         '[[channels]]\ncode = "col42150"\nunitid = "380055"\n',
         encoding="utf-8",
     )
+    from crawler.platforms.querylist import QueryListPlatform
+
     spider = PortalSpider(site=str(path))
     spider.profile = load_profile(str(path), tmp_path)
+    spider.platform = QueryListPlatform(spider)
     url = "https://sthjt.jiangxi.gov.cn/jxssthjt/col/col42150/content/content_1.html"
     assert spider._channel_of(url).code == "col42150"
     assert spider._channel_of("https://sthjt.jiangxi.gov.cn/jxssthjt/col/col1/x.html") is None

@@ -6,9 +6,11 @@
     scrapy crawl portal -a site=nync -a url=<article url>   # one page only
     scrapy crawl portal -a site=nync -a mode=full           # ignore what earlier runs saw
 
-The spider only decides which URL to fetch next (per platform: ``querylist.py``,
-``jcms.py``); fields come from ``crawler.extraction`` and are normalised, validated,
-deduplicated and stored by the pipelines.
+The spider only decides which URL to fetch next: the profile's platform
+(``crawler/platforms/``) makes a channel's listing requests and reads the replies, and the
+spider holds the one loop over listing entries, asking the incremental policy about each;
+fields come from ``crawler.extraction`` and are normalised, validated, deduplicated and stored
+by the pipelines.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from functools import cached_property
 from typing import Any
-from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
@@ -26,6 +27,7 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from crawler import platforms
 from crawler.extraction.article_page import (
     ArticlePage,
     extract_article,
@@ -33,7 +35,6 @@ from crawler.extraction.article_page import (
     is_not_found_page,
 )
 from crawler.extraction.body import body_is_empty
-from crawler.extraction.jcms import article_ids
 from crawler.extraction.listing import (
     ListingEntry,
     article_key,
@@ -45,10 +46,9 @@ from crawler.extraction.urls import canonicalize_url, same_origin
 from crawler.incremental import Memory, PageAnswer, PageCheck, Paging, RunPolicy
 from crawler.incremental.extension import IncrementalKeeper
 from crawler.items import ArticleItem
+from crawler.platforms import Platform
 from crawler.profiles import Channel, SiteProfile, load_profile
 from crawler.signals import issue_reported
-from crawler.spiders.jcms import JcmsNavigation
-from crawler.spiders.querylist import QueryListNavigation
 
 GONE_STATUSES = (404, 410)
 
@@ -56,16 +56,19 @@ GONE_STATUSES = (404, 410)
 UNDECODABLE_SHARE = 0.001
 
 
-class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
+class PortalSpider(scrapy.Spider):
     name = "portal"
     profile: SiteProfile
+    platform: Platform
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        platforms.load(crawler.settings.getlist("GOVCRAWL_PLATFORM_MODULES"))
         spider.profile = load_profile(
             spider.site_arg, crawler.settings.get("GOVCRAWL_PROFILES_DIR")
         )
+        spider.platform = platforms.get(spider.profile.platform)(spider)
         pol = spider.profile.politeness
         # The profile tunes politeness per site; `-s` on the command line still wins.
         crawler.settings.set("DOWNLOAD_DELAY", pol.download_delay, priority="spider")
@@ -159,6 +162,51 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
     def listing_failed(self, channel: Channel) -> None:
         self.policy.listing_failed(channel.code)
 
+    def bad_listing(self, channel: Channel, where: str, reason: str) -> None:
+        """A listing reply that is not the listing it should be: the channel concludes
+        nothing this run."""
+        self.crawler.stats.inc_value("govcrawl/listing/bad_reply")
+        self.listing_failed(channel)
+        self.report("bad_listing", where, reason)
+
+    def listed(
+        self, channel: Channel, entries: list[ListingEntry], unreadable: int = 0, where: str = ""
+    ) -> Iterator[Any]:
+        """The one loop over a listing page's entries, for every platform: each goes to the
+        policy, and what it says to fetch becomes a page request or an item from the listing.
+        ``unreadable``: records the page held that name no article (no link)."""
+        stats = self.crawler.stats
+        stats.inc_value("govcrawl/listing/entries", len(entries))
+        if unreadable:
+            stats.inc_value("govcrawl/listing/unreadable_records", unreadable)
+            self.policy.unreadable(channel.code, unreadable)
+            self.logger.warning("%s: %d record(s) without a link could not be read", where,
+                                unreadable)  # fmt: skip
+        for entry in entries:
+            if self.note_entry(entry, channel):
+                yield from self.handle_entry(entry, channel)
+
+    def handle_entry(self, entry: ListingEntry, channel: Channel) -> Iterator[Any]:
+        """An entry to fetch: its page when the listing has no body and the page is on the
+        profile's origin, else an item from the listing alone."""
+        for problem in entry.problems:
+            self.crawler.stats.inc_value(f"govcrawl/listing/bad_field/{problem}")
+            self.logger.warning("record %s (%s): field %r is unreadable; ignored",
+                                entry.platform_id, entry.url, problem)  # fmt: skip
+        needs_page = body_is_empty(entry.body_html) and entry.url and not entry.external
+        if needs_page and self.may_fetch(entry.url):
+            yield self.article_request(entry.url, entry, channel)
+            return
+        if needs_page:  # never requested: only the profile's origin is
+            self.crawler.stats.inc_value("govcrawl/listing/off_host")
+            self.logger.info(
+                "record %s: page %s is on another host; kept from the listing, not fetched",
+                entry.platform_id, entry.url,
+            )  # fmt: skip
+        if entry.external:
+            self.crawler.stats.inc_value("govcrawl/listing/external")
+        yield self.item_from(entry, channel, page=None)
+
     def listing_page_done(
         self, channel: Channel, total: int | None, page_size: int, last: bool = False
     ) -> bool:
@@ -223,23 +271,15 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
             yield self.article_request(self.single_url, None, self._channel_of(self.single_url))
             return
         for channel in self._selected_channels():
-            if self.profile.platform == "jcms":
-                requests = self.jcms_channel_requests(channel)
-            else:
-                requests = self.querylist_channel_requests(channel)
-            for request in requests:
+            for request in self.platform.channel_requests(channel):
                 yield request
 
     def _channel_of(self, url: str) -> Channel | None:
         """The profile's channel a pasted URL belongs to, when its path says so."""
-        ids = article_ids(url)
-        path = urlsplit(url).path
-        for channel in self.profile.channels:
-            # the folder of the channel's page: /<site>/<code>/ or /<site>/col/<code>/
-            folder = urlsplit(self.profile.channel_url(channel.code)).path.rsplit("/", 1)[0] + "/"
-            if (ids and ids[0] == channel.code) or path.startswith(folder):
-                return channel
-        return Channel(code=ids[0]) if ids else None
+        code = self.platform.channel_of(url)
+        if code is None:
+            return None
+        return next((c for c in self.profile.channels if c.code == code), Channel(code=code))
 
     def article_request(
         self, url: str, entry: ListingEntry | None, channel: Channel | None
@@ -341,7 +381,7 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
     ) -> ArticleItem:
         """Merge the listing and the page. On the current platform the listing JSON is the
         source and wins; a JCMS listing is a link and a date, so its page wins."""
-        listing_first = self.profile.platform == "querylist"
+        listing_first = self.platform.listing_first
 
         def pick(field: str) -> Any:
             from_entry = getattr(entry, field, None) if entry else None
@@ -350,8 +390,8 @@ class PortalSpider(QueryListNavigation, JcmsNavigation, scrapy.Spider):
 
         platform_id = entry.platform_id if entry and entry.platform_id else ""
         listing_hash = listing_fingerprint(entry) if entry else None
-        if not platform_id and self.profile.platform == "jcms" and url:
-            platform_id = (article_ids(url) or ("", ""))[1]
+        if not platform_id and url:
+            platform_id = self.platform.platform_id(url) or ""
         extra: dict[str, Any] = {}
         if page and page.column_name:
             extra["column_name"] = page.column_name
