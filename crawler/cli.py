@@ -303,11 +303,11 @@ def psql_connection(url: Any) -> tuple[str, dict[str, str]]:
         password = password[-1]
     if password:
         env["PGPASSWORD"] = password
+    # URL.set(password=None) keeps the password: None means "unchanged" there
     public = url.set(
         drivername="postgresql",
-        password=None,
         query={k: v for k, v in url.query.items() if not SECRET_PARAMETER.search(k)},
-    )
+    )._replace(password=None)
     return public.render_as_string(hide_password=False), env
 
 

@@ -67,6 +67,7 @@ def redact(url: str) -> str:
             for key, value in parsed.query.items()
         }
         shown = parsed.set(query=query).render_as_string(hide_password=True)
+        shown = shown.replace("%2A%2A%2A", "***")  # the query's *** comes back URL-encoded
     except Exception:  # an unparsable URL is still never printed whole
         return "<unparsable database URL>"
     return scrub(shown, url)

@@ -35,7 +35,8 @@ logger = logging.getLogger("govcrawl.profiles")
 # A site's name is a folder name (logs/<name>/), a job id and crawl_runs.site: lower case so
 # that two spellings never share a folder on a case-insensitive file system.
 SITE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-CHANNEL_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# a code, or a folder path of codes (a TRS column: zwgk/tzgg); never "..", never a scheme
+CHANNEL_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}(?:/[A-Za-z0-9_-]{1,64}){0,5}")
 CRONTAB_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 MAX_INTERVAL_SECONDS = 366 * 86400
 # Where a querylist site keeps a channel's page: nync's shape is the default, sthjt's puts
@@ -294,7 +295,9 @@ def _channels(top: _Table) -> tuple[Channel, ...]:
         table = _Table(entry, top.where, f"channels[{i}].")
         code = table.string("code", required=True)
         if not CHANNEL_CODE.fullmatch(code):
-            raise table.error("code", "must be 1-64 letters, digits, '-' or '_'", code)
+            raise table.error(
+                "code", "must be 1-64 letters, digits, '-' or '_' (or a folder path of them)", code
+            )
         unitid = table.string("unitid")
         channels.append(Channel(code=code, name=table.string("name"), unitid=unitid or None))
         table.warn_unknown()

@@ -2,8 +2,8 @@
 
 A profile's ``platform`` picks one, once, when the spider opens; the spider holds the loop over
 listing entries for every platform and asks the incremental policy what to do with each. The
-built-in platforms are ``querylist`` (the current Jiangxi platform) and ``jcms`` (Hanweb
-JCMS); ``GOVCRAWL_PLATFORM_MODULES`` names more modules to import (each registers its own).
+built-in platforms are ``querylist`` (the current Jiangxi platform), ``jcms`` (Hanweb
+JCMS) and ``trs`` (TRS WCM and Gansu's static list pages); ``GOVCRAWL_PLATFORM_MODULES`` names more modules to import (each registers its own).
 README: *Adding a platform*.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from crawler.platforms.base import Platform
 
-BUILT_IN = ("crawler.platforms.querylist", "crawler.platforms.jcms")
+BUILT_IN = ("crawler.platforms.querylist", "crawler.platforms.jcms", "crawler.platforms.trs")
 _registry: dict[str, type[Platform]] = {}
 
 

@@ -1,0 +1,69 @@
+"""TRS WCM (most ministries, many provinces) and Gansu's shared platform: static list pages.
+
+A channel is a folder of list pages, ``index.html``, ``index_1.html``, … (Gansu:
+``zwgklist.shtml``, ``zwgklist_2.shtml``, …) whose count ``createPageHTML(…)`` announces;
+entries link to ``…/YYYYMM/tYYYYMMDD_<id>.html`` pages, always fetched (a list is a title
+and a date). The channel code is the folder (``zwgk/tzgg``); ``[trs] first_page`` names the
+list file when it is not ``index.html``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+
+from crawler.extraction.trs import article_id, parse_list_page
+from crawler.platforms import register
+from crawler.platforms.base import Platform
+from crawler.profiles import Channel
+
+PAGE_SIZE = 20  # what TRS lists hold when a page does not say: only a hint to the page cap
+
+
+@register
+class TrsPlatform(Platform):
+    name = "trs"
+
+    def list_url(self, channel: Channel) -> str:
+        return f"{self.profile.base_url}/{channel.code.strip('/')}/index.html"
+
+    def platform_id(self, url: str) -> str | None:
+        return article_id(url)
+
+    def channel_of(self, url: str) -> str | None:
+        path = "/" + url.split("://", 1)[-1].split("/", 1)[-1]
+        for channel in self.profile.channels:
+            if path.startswith(f"/{channel.code.strip('/')}/"):
+                return channel.code
+        return None
+
+    def channel_requests(self, channel: Channel) -> Iterator[scrapy.Request]:
+        yield self.list_request(channel, self.list_url(channel), 0)
+
+    def list_request(self, channel: Channel, url: str, number: int) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.on_list_page,
+            errback=self.spider.on_error,
+            cb_kwargs={"channel": channel, "number": number},
+        )
+
+    def on_list_page(self, response: Response, channel: Channel, number: int) -> Iterator[Any]:
+        spider = self.spider
+        if not hasattr(response, "text"):
+            spider.bad_listing(channel, response.url, "reply is not a page")
+            return
+        page = parse_list_page(response.text, response.url)
+        spider.crawler.stats.inc_value("govcrawl/listing/pages")
+        for how in page.provenance:
+            spider.crawler.stats.inc_value(f"govcrawl/listing/read/{how}")
+        yield from spider.listed(
+            channel, page.entries, unreadable=page.unreadable, where=response.url
+        )
+        last = page.page_count is None or number + 1 >= page.page_count
+        size = len(page.entries) + page.unreadable or PAGE_SIZE
+        if spider.listing_page_done(channel, page.total_records, size, last=last):
+            yield self.list_request(channel, page.page_url(response.url, number + 1), number + 1)
