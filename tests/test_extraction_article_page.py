@@ -1,7 +1,10 @@
 from pathlib import Path
 
+import pytest
+
 from crawler.extraction.article_page import extract_article, is_challenge_page
 
+REAL = Path(__file__).resolve().parents[2] / "shared" / "real-pages"
 FIXTURES = Path(__file__).parent / "fixtures"
 URL = "https://nync.jiangxi.gov.cn/jxsnynct/bcyb/content/content_1.html"
 
@@ -60,3 +63,10 @@ def test_a_document_date_is_never_the_publication_date():
     assert extract_article(html, URL).published is None
     page = extract_article(html.replace("</ul>", "<li>日期：2023-08-31</li></ul>"), URL)
     assert (page.published, page.provenance["published"]) == ("2023-08-31", "label:日期")
+
+
+def test_a_page_carrying_the_challenge_script_with_its_content_is_no_challenge():
+    page = REAL / "jyt.gansu.gov.cn" / "column_c110634.html"
+    if not page.exists():
+        pytest.skip(f"the real pages are not here ({REAL})")
+    assert not is_challenge_page(page.read_text(encoding="utf-8"))

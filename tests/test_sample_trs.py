@@ -36,17 +36,11 @@ TRUTH = PORTAL.ground_truth()
 # 信息公开 pages repeat the title in their metadata block (标题：<font>…</font>) above the
 # article; the extractor takes that as the title's place, so its article area is only the
 # body's parent and the attachment list further down is not seen.
-PUBLIC_INFO_GAP = (
-    "extract_article looks for attachments around the first element showing the title, which "
-    "on a 信息公开 page is the 标题 item of the metadata block: files listed below the body "
-    "are missed"
-)
 
 
 def _params():
     for truth in TRUTH["articles"]:
-        marks = [pytest.mark.xfail(strict=True, reason=PUBLIC_INFO_GAP)] if truth["extra"] else []
-        yield pytest.param(truth, id=truth["id"], marks=marks)
+        yield pytest.param(truth, id=truth["id"])
 
 
 def _decoded(raw: bytes, content_type: str = "text/html") -> str:

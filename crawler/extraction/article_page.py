@@ -107,9 +107,20 @@ def is_not_found_page(html: str) -> bool:
     return bool(_NOT_FOUND.search(html[:20000]))
 
 
+_SCRIPTS = re.compile(r"<(script|style)\b.*?</\1\s*>", re.S | re.I)
+_TAGS = re.compile(r"<[^>]*>")
+# a challenge page is a script and nothing to read; some sites (Gansu's) carry the same script
+# on every page, content and all
+CHALLENGE_MAX_TEXT = 200
+
+
 def is_challenge_page(html: str) -> bool:
-    """A 瑞数-style JavaScript challenge (``$_ts=window['$_ts']``, ``<meta … r="m">``)."""
-    return bool(_CHALLENGE.search(html[:20000]))
+    """A 瑞数-style JavaScript challenge (``$_ts=window['$_ts']``, ``<meta … r="m">``) with no
+    content of its own."""
+    if not _CHALLENGE.search(html[:20000]):
+        return False
+    visible = clean_text(_TAGS.sub(" ", _SCRIPTS.sub(" ", html)))
+    return len(visible) < CHALLENGE_MAX_TEXT
 
 
 def _metas(root: lxml.html.HtmlElement) -> dict[str, str]:
@@ -242,6 +253,18 @@ def _title_node(root: lxml.html.HtmlElement, title: str) -> etree._Element | Non
     return None
 
 
+def _after(body_node: etree._Element | None, levels: int = 3) -> list[etree._Element]:
+    """The elements that follow the body container and its two nearest ancestors."""
+    following: list[etree._Element] = []
+    node = body_node
+    for _ in range(levels):
+        if node is None or node.tag in ("body", "html"):
+            break
+        following += [el for el in node.itersiblings() if isinstance(el.tag, str)]
+        node = node.getparent()
+    return following
+
+
 def _article_area(
     root: lxml.html.HtmlElement, title_node: etree._Element | None, body_node: etree._Element | None
 ) -> etree._Element:
@@ -341,6 +364,14 @@ def extract_article(html: str, url: str) -> ArticlePage:
     column_name = from_meta("column_name", "columnname")
 
     attachments = attachments_in(area, url)
+    # a file list right after the body, outside the area found from the title: on 信息公开
+    # pages the title found first is the 标题 item of the metadata block above the article
+    seen = {a["url"] for a in attachments}
+    for sibling in _after(body_node):
+        for found in attachments_in(sibling, url):
+            if found["url"] not in seen:
+                seen.add(found["url"])
+                attachments.append(found)
     if attachments:
         in_body = (
             {a["url"] for a in attachments_in(body_node, url)} if body_node is not None else set()
