@@ -134,6 +134,9 @@ class SiteProfile:
     channel_path: str = CHANNEL_PATHS["default"]  # a template of {site} and {channel}
     jcms: JcmsOptions = field(default_factory=JcmsOptions)
     incremental: Incremental = field(default_factory=Incremental)
+    # the table named after the platform, for a platform whose options are its own
+    # (crawler/platforms/: it checks them in check_profile)
+    options: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
     @property
@@ -434,6 +437,9 @@ def parse_profile(
 
     sch = top.table("schedule")
     schedule = _schedule(sch)
+    options = top.get(platform, {}) if platform not in ("querylist", "jcms") else {}
+    if not isinstance(options, dict):
+        raise top.error(platform, "must be a table", options)
 
     for table in (top, pol, ql, jc, sch):
         table.warn_unknown()
@@ -453,6 +459,7 @@ def parse_profile(
         channel_path=channel_path,
         jcms=jcms,
         incremental=incremental,
+        options=dict(options),
         path=path,
     )
     problem = platforms.get(platform).check_profile(profile)

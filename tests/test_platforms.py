@@ -60,3 +60,36 @@ def test_a_platform_from_a_test_module_crawls_end_to_end(db, crawl, tmp_path):
             "/news/list?page=1",
             "/notice/list?page=1",
         ]
+
+
+def _trs_profile(tmp_path, options: str):  # type: ignore[no-untyped-def]
+    from crawler.profiles import load_profile
+
+    path = tmp_path / "gansu.toml"
+    path.write_text(
+        'name = "jyt"\nbase_url = "https://jyt.gansu.gov.cn"\nplatform = "trs"\n'
+        f'{options}\n[[channels]]\ncode = "jyt/c110634"\n',
+        encoding="utf-8",
+    )
+    return load_profile(str(path), tmp_path)
+
+
+def test_a_platform_checks_its_own_options(tmp_path):
+    import pytest
+
+    from crawler.platforms.trs import TrsPlatform
+    from crawler.profiles import ProfileError
+
+    profile = _trs_profile(tmp_path, '[trs]\nfirst_page = "zwgklist.shtml"')
+
+    class Spider:  # what a platform reads of its spider
+        pass
+
+    spider = Spider()
+    spider.profile = profile
+    assert TrsPlatform(spider).list_url(profile.channels[0]) == (
+        "https://jyt.gansu.gov.cn/jyt/c110634/zwgklist.shtml"
+    )
+    for bad in ('first_page = "../x.html"', "first_page = 5", "pages = 3"):
+        with pytest.raises(ProfileError, match="trs"):
+            _trs_profile(tmp_path, f"[trs]\n{bad}")

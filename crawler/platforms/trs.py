@@ -4,11 +4,12 @@ A channel is a folder of list pages, ``index.html``, ``index_1.html``, … (Gans
 ``zwgklist.shtml``, ``zwgklist_2.shtml``, …) whose count ``createPageHTML(…)`` announces;
 entries link to ``…/YYYYMM/tYYYYMMDD_<id>.html`` pages, always fetched (a list is a title
 and a date). The channel code is the folder (``zwgk/tzgg``); ``[trs] first_page`` names the
-list file when it is not ``index.html``.
+list file when it is not ``index.html`` (Gansu: ``first_page = "zwgklist.shtml"``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +19,7 @@ from scrapy.http import Response
 from crawler.extraction.trs import article_id, parse_list_page
 from crawler.platforms import register
 from crawler.platforms.base import Platform
-from crawler.profiles import Channel
+from crawler.profiles import Channel, SiteProfile
 
 PAGE_SIZE = 20  # what TRS lists hold when a page does not say: only a hint to the page cap
 
@@ -27,8 +28,19 @@ PAGE_SIZE = 20  # what TRS lists hold when a page does not say: only a hint to t
 class TrsPlatform(Platform):
     name = "trs"
 
+    @classmethod
+    def check_profile(cls, profile: SiteProfile) -> str | None:
+        unknown = set(profile.options) - {"first_page"}
+        if unknown:
+            return f"trs.{sorted(unknown)[0]} is not a trs option (known: first_page)"
+        first = profile.options.get("first_page", "index.html")
+        if not isinstance(first, str) or not re.fullmatch(r"[A-Za-z0-9_-]+\.s?html?", first):
+            return f"trs.first_page must be a list file name such as 'index.html', got {first!r}"
+        return None
+
     def list_url(self, channel: Channel) -> str:
-        return f"{self.profile.base_url}/{channel.code.strip('/')}/index.html"
+        first = self.profile.options.get("first_page", "index.html")
+        return f"{self.profile.base_url}/{channel.code.strip('/')}/{first}"
 
     def platform_id(self, url: str) -> str | None:
         return article_id(url)
