@@ -63,6 +63,7 @@ class DiscoveredSite:
     channel_path: str = CHANNEL_PATHS["default"]
     channels: list[DiscoveredChannel] = field(default_factory=list)
     source: str = ""  # the page it was discovered from
+    first_page: str = ""  # trs: the list file of a column when it is not index.html
 
 
 # --- reading the page ------------------------------------------------------------------------
@@ -218,6 +219,28 @@ def _jcms_site(html: str, url: str | None) -> DiscoveredSite:
     )
 
 
+def _trs_site(html: str, url: str | None) -> DiscoveredSite:
+    """A TRS WCM (or Gansu) static list page: its folder is the column."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        raise DiscoverError(
+            "a TRS list page (createPageHTML): discover it from its URL, whose folder is the column"
+        )
+    folder, _, file = urlsplit(url).path.rpartition("/")
+    code = folder.strip("/")
+    title = re.search(r"<title>([^<]*)</title>", html, re.I)
+    base_url = _base_url(html, url)
+    return DiscoveredSite(
+        name=_site_name(base_url, ""),
+        title=_meta(html, "SiteName"),
+        base_url=base_url,
+        platform="trs",
+        channels=[DiscoveredChannel(code=code, name=title.group(1).strip()[:60] if title else "")],
+        first_page=file if file and file != "index.html" else "",
+    )
+
+
 def discover(html: str, url: str | None = None, name: str | None = None) -> DiscoveredSite:
     """The site a column page belongs to, as a profile would describe it."""
     page = parse_channel_page(html, "http://placeholder.invalid")
@@ -227,10 +250,13 @@ def discover(html: str, url: str | None = None, name: str | None = None) -> Disc
         site = _querylist_site(page, html, url)
     elif "<datastore" in html.lower():
         site = _jcms_site(html, url)
+    elif "createpagehtml" in html.lower():
+        site = _trs_site(html, url)
     else:
         raise DiscoverError(
             "not a column page of a supported platform: no list script with webSiteCode and "
-            "channelCode (the current Jiangxi platform), no <datastore> (Hanweb JCMS)"
+            "channelCode (the current Jiangxi platform), no <datastore> (Hanweb JCMS), no "
+            "createPageHTML pager (TRS WCM)"
         )
     if name is not None:
         if not SITE_NAME.fullmatch(name):
@@ -279,8 +305,10 @@ def profile_text(site: DiscoveredSite, now: datetime | None = None) -> str:
             ),
             f"channel_path = {_toml(site.channel_path)}",
         ]
-    else:
+    elif site.platform == "jcms":
         lines += ["", "[jcms]", "per_page = 15", "batch = 45"]
+    elif site.first_page:
+        lines += ["", "[trs]", f"first_page = {_toml(site.first_page)}"]
     lines += [
         "",
         "[politeness]",

@@ -87,3 +87,26 @@ def test_discover_errors_are_one_line_and_exit_2(tmp_path, capsys, args, message
     assert main(["discover", *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("govcrawl: ") and message in err[0], err
+
+
+def test_discover_a_trs_column_from_its_url_and_crawl_it(db, crawl, tmp_path):
+    from sqlalchemy import func, select
+
+    from crawler.models import Article
+    from sample_portal.trs import TrsPortalServer, generate_trs_portal
+
+    portal = generate_trs_portal()
+    column = portal.columns[0]
+    with TrsPortalServer(portal) as server:
+        out = tmp_path / "trs.toml"
+        url = f"{server.base_url}/{column.code}/index.html"
+        assert main(["discover", url, "--name", "trs-site", "-o", str(out)]) == 0
+        text = out.read_text(encoding="utf-8")
+        assert 'platform = "trs"' in text and f'code = "{column.code}"' in text
+        text = text.replace("download_delay = 1.5", "download_delay = 0")
+        out.write_text(text, encoding="utf-8")
+        assert crawl(out).returncode == 0
+    with db.connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(Article)).scalar_one()
+    in_column = {a["id"] for a in portal.ground_truth()["articles"] if column.code in a["channels"]}
+    assert stored == len(in_column)
