@@ -3,7 +3,8 @@
 A profile's ``platform`` picks one, once, when the spider opens; the spider holds the loop over
 listing entries for every platform and asks the incremental policy what to do with each. The
 built-in platforms are ``querylist`` (the current Jiangxi platform), ``jcms`` (Hanweb
-JCMS) and ``trs`` (TRS WCM and Gansu's static list pages); ``GOVCRAWL_PLATFORM_MODULES`` names more modules to import (each registers its own).
+JCMS), ``trs`` (TRS WCM and Gansu's static list pages) and ``generic`` (any HTML list
+described by selectors in the profile); ``GOVCRAWL_PLATFORM_MODULES`` names more modules to import (each registers its own).
 README: *Adding a platform*.
 """
 
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 
 from crawler.platforms.base import Platform
 
-BUILT_IN = ("crawler.platforms.querylist", "crawler.platforms.jcms", "crawler.platforms.trs")
+BUILT_IN = ("crawler.platforms.querylist", "crawler.platforms.jcms", "crawler.platforms.trs", "crawler.platforms.generic")  # fmt: skip
 _registry: dict[str, type[Platform]] = {}
 
 
