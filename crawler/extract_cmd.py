@@ -61,15 +61,14 @@ def read_jcms_listing(html: str, url: str) -> dict[str, Any] | None:
 LISTING_READERS: list[ListingReader] = [read_jcms_listing, describe_channel_page]
 
 
-def describe_article(html: str, url: str) -> dict[str, Any]:
-    """The row govcrawl would store for an article page, and where each field came from."""
-    page = extract_article(html, url)
+def article_record(page: Any, url: str, site: str) -> dict[str, Any]:
+    """The record an article page alone gives the normaliser (no listing entry)."""
     extra: dict[str, Any] = {}
     if page.column_name:
         extra["column_name"] = page.column_name
     extra.update(page.public_info)
-    record = {
-        "site": "extract",
+    return {
+        "site": site,
         "url": url,
         "title": page.title,
         "published": page.published,
@@ -79,6 +78,12 @@ def describe_article(html: str, url: str) -> dict[str, Any]:
         "attachments": page.attachments,
         "extra": extra,
     }
+
+
+def describe_article(html: str, url: str) -> dict[str, Any]:
+    """The row govcrawl would store for an article page, and where each field came from."""
+    page = extract_article(html, url)
+    record = article_record(page, url, site="extract")
     row, trims = normalise(record, url)
     published_at = row["published_at"]
     return {

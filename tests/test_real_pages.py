@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.extract_cmd import article_record
 from crawler.extraction.article_page import extract_article
 from crawler.extraction.body import body_is_empty, clean_body
 from crawler.extraction.jcms import parse_public_info
@@ -257,18 +258,7 @@ def test_font_switches_of_the_detail_block_are_chrome():
 def test_every_real_article_normalises_to_a_storable_row():
     for name, url, title, published, *_ in ARTICLES:
         page = extract_article(real_page(name), url)
-        record = {
-            "site": "real",
-            "url": url,
-            "title": page.title,
-            "published": page.published,
-            "source": page.source,
-            "author": page.author,
-            "body_html": page.body_html,
-            "attachments": page.attachments,
-            "extra": page.public_info,
-        }
-        row, _ = normalise(record, url)
+        row, _ = normalise(article_record(page, url, site="real"), url)
         assert row["title"] == title and row["published_at"] == published, name
         assert row["body_text"] and not body_is_empty(row["body_html"]), name
         assert row["article_key"] == f"real:url:{row['url']}"
