@@ -43,3 +43,11 @@ class Platform:
     def channel_of(self, url: str) -> str | None:
         """The channel code an article URL names, when its URLs say so."""
         return None
+
+    @classmethod
+    def describe_listing(cls, html: str, url: str) -> dict[str, Any] | None:
+        """What ``govcrawl extract`` shows of a listing reply of this platform, read without a
+        profile: ``{"kind": str, "url": url, "entries": [{"title", "url", "date"}], "total":
+        int | "unknown", "pager": {…}}`` (more keys allowed); None when ``html`` is not one
+        (the next platform, and finally the article extractor, then tries)."""
+        return None
