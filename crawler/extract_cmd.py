@@ -1,24 +1,24 @@
 """``govcrawl extract``: what govcrawl reads from one saved page (or one fetched URL).
 
 ``describe(html, url)`` runs the real extraction and says what kind of page it is: a listing
-(a JCMS column page, a ``<datastore>`` or a ``dataproxy.jsp`` reply, or whatever a reader in
-``LISTING_READERS`` recognises) with its entries, total and pager parameters; otherwise an
-article page with the fields govcrawl would store and the extractor that produced each.
+of any registered platform (each platform's ``describe_listing`` is asked in turn, built-ins
+first, then plug-ins: a JCMS ``<datastore>`` or ``dataproxy.jsp`` reply, a querylist channel
+page, a TRS or Gansu static list page, …) with its entries, total and pager parameters;
+otherwise an article page with the fields govcrawl would store and the extractor that
+produced each.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from crawler import platforms
 from crawler.extraction.article_page import extract_article
-from crawler.extraction.jcms import nextgroup_params, parse_column_page, parse_dataproxy
 from crawler.extraction.normalise import normalise
-from crawler.extraction.querylist import describe_channel_page
 from crawler.extraction.urls import is_web_url
+from crawler.platforms.base import Platform
 
 FETCH_TIMEOUT = 30  # seconds
 MAX_PAGE_BYTES = 10 * 1024 * 1024
@@ -30,35 +30,19 @@ class ExtractError(ValueError):
     """A page that cannot be read: the message names it and says why."""
 
 
-# ``reader(html, url) -> dict | None``: a reader that recognises its platform's listing page
-# returns {"kind": …, "entries": [{"title", "url", "date"}], "total": int | "unknown",
-# "pager": {…}}; None lets the next reader (and finally the article extractor) try.
-ListingReader = Callable[[str, str], "dict[str, Any] | None"]
+def listing_platforms() -> list[type[Platform]]:
+    """The registered platforms in the order ``describe`` asks them to read a listing: the
+    built-ins in ``BUILT_IN`` order, then those of the plug-in modules
+    (``GOVCRAWL_PLATFORM_MODULES`` order), then any other registered one, by name."""
+    from crawler import settings
 
-_DATASTORE = re.compile(r"<datastore\b|<recordset\b|<totalrecord\b", re.I)
+    modules = [*platforms.BUILT_IN, *settings.GOVCRAWL_PLATFORM_MODULES]
 
+    def rank(cls: type[Platform]) -> tuple[int, str]:
+        module = cls.__module__
+        return (modules.index(module) if module in modules else len(modules), cls.name)
 
-def read_jcms_listing(html: str, url: str) -> dict[str, Any] | None:
-    """A Hanweb JCMS column page (its embedded ``<datastore>``) or a ``dataproxy.jsp`` reply."""
-    if not _DATASTORE.search(html):
-        return None
-    parts = urlsplit(url)
-    site = f"{parts.scheme}://{parts.netloc}"
-    if re.search(r"<datastore\b", html, re.I) or "<recordset" in html.lower():
-        listing, kind = parse_column_page(html, site), "jcms-column"
-    else:
-        listing, kind = parse_dataproxy(html, site), "jcms-dataproxy"
-    return {
-        "kind": kind,
-        "url": url,
-        "total": listing.total if listing.total is not None else "unknown",
-        "entries": [{"title": e.title, "url": e.url, "date": e.published} for e in listing.entries],
-        "unreadable_records": listing.unreadable,
-        "pager": {**nextgroup_params(html), **listing.params},
-    }
-
-
-LISTING_READERS: list[ListingReader] = [read_jcms_listing, describe_channel_page]
+    return sorted((platforms.get(name) for name in platforms.names()), key=rank)
 
 
 def article_record(page: Any, url: str, site: str) -> dict[str, Any]:
@@ -122,9 +106,10 @@ def describe(html: str, url: str | None) -> dict[str, Any]:
     """
     known = url if url and is_web_url(url) else None
     base = known or _NO_URL + "/page.html"
-    for reader in LISTING_READERS:
-        described = reader(html, base)
+    for platform in listing_platforms():
+        described = platform.describe_listing(html, base)
         if described is not None:
+            described.setdefault("platform", platform.name)
             break
     else:
         described = describe_article(html, base)
@@ -202,12 +187,14 @@ def _short(value: Any, width: int = 100) -> str:
 
 def table_rows(described: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
     """For the table format: (field rows, entry or attachment rows, body text)."""
-    if described["kind"] != "article":
+    if described.get("kind") != "article":
+        # a plug-in platform's reply may leave out what its listing does not know
         fields = [
-            {"field": "kind", "value": described["kind"], "from": ""},
-            {"field": "url", "value": described["url"] or "", "from": ""},
-            {"field": "total", "value": described["total"], "from": ""},
-            {"field": "entries", "value": len(described["entries"]), "from": ""},
+            {"field": "kind", "value": described.get("kind", ""), "from": ""},
+            {"field": "platform", "value": described.get("platform", ""), "from": ""},
+            {"field": "url", "value": described.get("url") or "", "from": ""},
+            {"field": "total", "value": described.get("total", "unknown"), "from": ""},
+            {"field": "entries", "value": len(described.get("entries") or []), "from": ""},
             {
                 "field": "unreadable_records",
                 "value": described.get("unreadable_records", 0),
@@ -216,11 +203,15 @@ def table_rows(described: dict[str, Any]) -> tuple[list[dict[str, Any]], list[di
         ]
         fields += [
             {"field": f"pager.{k}", "value": _short(v), "from": ""}
-            for k, v in described["pager"].items()
+            for k, v in (described.get("pager") or {}).items()
         ]
         entries = [
-            {"date": e["date"] or "", "title": _short(e["title"], 60), "url": e["url"] or ""}
-            for e in described["entries"]
+            {
+                "date": e.get("date") or "",
+                "title": _short(e.get("title"), 60),
+                "url": e.get("url") or "",
+            }
+            for e in described.get("entries") or []
         ]
         return fields, entries, ""
     how = described["provenance"]

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from crawler import cli, extract_cmd
+from crawler import cli, extract_cmd, platforms
 from crawler.settings import USER_AGENT
 
-REAL_PAGES = Path(__file__).resolve().parents[2] / "shared" / "real-pages"
+ROOT = Path(__file__).resolve().parents[1]
+REAL_PAGES = ROOT.parent / "shared" / "real-pages"
 PINGTAN = "https://www.pingtan.gov.cn/zwgk/ghxx/gzjzqk/202312/t20231219_83454.htm"
 
 
@@ -125,21 +129,102 @@ def test_the_table_format_names_the_extractor_of_each_field(capsys):
     assert "批准2007年末国债余额限额调整为53365.53亿元。" in out
 
 
-def test_a_listing_reader_can_be_added(monkeypatch):
-    def read_sample(html: str, url: str) -> dict | None:
-        if "var listData" not in html:
-            return None
-        return {"kind": "sample-column", "url": url, "entries": [], "total": 0, "pager": {}}
+# A platform module outside the repository, as a portal's maintainer would write one: its
+# listing is plain text, a ``total N`` line then one ``id|title|date|path`` line a record
+# (the toy of tests/toy_platform.py), and it says how ``govcrawl extract`` reads one.
+TOY_LISTING_MODULE = """
+from typing import Any
 
-    monkeypatch.setattr(extract_cmd, "LISTING_READERS", [*extract_cmd.LISTING_READERS, read_sample])
-    got = extract_cmd.describe(
-        "<script>var listData = {articleList: []}</script>", "https://x.cn/c/"
+from crawler.platforms import Platform, register
+
+
+@register
+class ToyListingPlatform(Platform):
+    name = "toy-listing"
+
+    @classmethod
+    def describe_listing(cls, html: str, url: str) -> dict[str, Any] | None:
+        head, *lines = html.strip().splitlines() or [""]
+        if not head.startswith("total "):
+            return None
+        rows = [line.split("|") for line in lines if line.count("|") == 3]
+        return {
+            "kind": "toy-list",
+            "url": url,
+            "total": int(head.split()[1]),
+            "entries": [
+                {"title": title, "url": url.rsplit("/", 1)[0] + path, "date": date}
+                for _, title, date, path in rows
+            ],
+            "pager": {"per_page": 10},
+        }
+"""
+
+
+def run_extract(tmp_path: Path, page: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """``govcrawl extract`` in its own process, with the toy module as a plug-in platform."""
+    (tmp_path / "toy_listing.py").write_text(TOY_LISTING_MODULE, encoding="utf-8")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(tmp_path),
+        "GOVCRAWL_PLATFORM_MODULES": "toy_listing",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "extract", str(page), *argv],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_a_plug_in_platform_shows_its_listing_with_no_change_to_extract(tmp_path):
+    page = tmp_path / "list.txt"
+    page.write_text(
+        "total 12\n7|玩具通知|2025-10-02|/a7.html\n8|玩具新闻|2025-10-01|/a8.html\n",
+        encoding="utf-8",
     )
-    assert got["kind"] == "sample-column"
-    assert (
-        extract_cmd.describe("<div id='zoom'><p>正文。</p></div>", "https://x.cn/a.html")["kind"]
-        == "article"
+    done = run_extract(
+        tmp_path, page, "--url", "https://toy.example.cn/news/list", "--format", "json"
     )
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    assert (got["kind"], got["platform"], got["total"]) == ("toy-list", "toy-listing", 12)
+    assert got["entries"] == [
+        {"title": "玩具通知", "url": "https://toy.example.cn/news/a7.html", "date": "2025-10-02"},
+        {"title": "玩具新闻", "url": "https://toy.example.cn/news/a8.html", "date": "2025-10-01"},
+    ]
+    table = run_extract(tmp_path, page, "--url", "https://toy.example.cn/news/list")
+    assert table.returncode == 0, table.stderr
+    assert "toy-list" in table.stdout and "pager.per_page" in table.stdout
+    assert "https://toy.example.cn/news/a8.html" in table.stdout
+
+    # a page the plug-in does not recognise is still an article
+    article = tmp_path / "a7.html"
+    article.write_text("<div id='zoom'><p>正文。</p></div>", encoding="utf-8")
+    done = run_extract(tmp_path, article, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["kind"] == "article"
+
+
+def test_the_built_in_platforms_are_asked_before_a_plug_in(tmp_path):
+    # a JCMS datastore that also starts like the toy's list: the built-in jcms reads it
+    datastore = real_page("zwgk.dingxi.gov.cn/datastore_col12377.xml").read_text(encoding="utf-8")
+    page = tmp_path / "both.xml"
+    page.write_text("total 3\n" + datastore, encoding="utf-8")
+    done = run_extract(tmp_path, page, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    assert (got["kind"], got["platform"], len(got["entries"])) == ("jcms-column", "jcms", 45)
+
+
+def test_platforms_are_asked_built_ins_first_in_their_order():
+    asked = [p.__module__ for p in extract_cmd.listing_platforms()]
+    built_in = [m for m in asked if m in platforms.BUILT_IN]
+    assert built_in == [m for m in platforms.BUILT_IN if m in built_in]
+    assert asked[: len(built_in)] == built_in
+    assert {
+        "crawler.platforms.querylist",
+        "crawler.platforms.jcms",
+        "crawler.platforms.trs",
+    } <= set(built_in)
 
 
 class _Page(BaseHTTPRequestHandler):

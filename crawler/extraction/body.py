@@ -205,6 +205,23 @@ def _strip_chrome(root: etree._Element, trimmed: list[str]) -> None:
             _drop(el)
 
 
+# UEditor puts a file-type icon before each attachment link it inserts
+# (/…/ueditor2/dialogs/attachment/fileTypeImages/icon_pdf.gif): the editor's, not an image of
+# the article
+_FILE_TYPE_ICON = re.compile(r"/fileTypeImages/icon_\w+\.(?:gif|png)$", re.I)
+
+
+def _strip_file_type_icons(root: etree._Element, trimmed: list[str]) -> None:
+    for img in list(root.iter("img")):
+        try:
+            path = urlsplit((img.get("src") or "").strip()).path
+        except ValueError:
+            continue
+        if _FILE_TYPE_ICON.search(path):
+            trimmed.append("chrome")
+            _drop(img)
+
+
 _LINKED = etree.XPath("//*[@href or @src]")
 
 
@@ -348,6 +365,7 @@ def clean_body(fragment: str | None, base_url: str) -> CleanBody:
     _trim_trailer(root, trimmed)
     _strip_sidebars(root, trimmed)
     _strip_chrome(root, trimmed)
+    _strip_file_type_icons(root, trimmed)
     _absolute_links(root, base_url)
 
     images: list[str] = []

@@ -10,8 +10,10 @@ overlap by a row: the policy counts an entry listed twice in a run once. A colum
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.http import Response
@@ -20,12 +22,15 @@ from crawler.extraction.jcms import (
     JcmsListing,
     article_ids,
     dataproxy_form,
+    nextgroup_params,
     parse_column_page,
     parse_dataproxy,
 )
 from crawler.platforms import register
 from crawler.platforms.base import Platform
 from crawler.profiles import Channel, SiteProfile
+
+_DATASTORE = re.compile(r"<datastore\b|<recordset\b|<totalrecord\b", re.I)
 
 
 @register
@@ -38,6 +43,28 @@ class JcmsPlatform(Platform):
         if bad:
             return f"jcms channel codes are column ids (the digits of /col/col<id>/), got {bad}"
         return None
+
+    @classmethod
+    def describe_listing(cls, html: str, url: str) -> dict[str, Any] | None:
+        """A column page (its embedded ``<datastore>``) or a ``dataproxy.jsp`` reply."""
+        if not _DATASTORE.search(html):
+            return None
+        parts = urlsplit(url)
+        site = f"{parts.scheme}://{parts.netloc}"
+        if re.search(r"<datastore\b|<recordset\b", html, re.I):
+            listing, kind = parse_column_page(html, site), "jcms-column"
+        else:
+            listing, kind = parse_dataproxy(html, site), "jcms-dataproxy"
+        return {
+            "kind": kind,
+            "url": url,
+            "total": listing.total if listing.total is not None else "unknown",
+            "entries": [
+                {"title": e.title, "url": e.url, "date": e.published} for e in listing.entries
+            ],
+            "unreadable_records": listing.unreadable,
+            "pager": {**nextgroup_params(html), **listing.params},
+        }
 
     def platform_id(self, url: str) -> str | None:
         ids = article_ids(url)

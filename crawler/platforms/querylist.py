@@ -19,6 +19,7 @@ from crawler.extraction.querylist import (
     ChannelPage,
     ListingError,
     build_query_form,
+    describe_channel_page,
     parse_channel_page,
     parse_listing,
 )
@@ -39,6 +40,38 @@ class QueryListPlatform(Platform):
         if not profile.site_code:
             return "platform 'querylist' needs site_code (e.g. 'jxsnynct')"
         return None
+
+    @classmethod
+    def describe_listing(cls, html: str, url: str) -> dict[str, Any] | None:
+        """A channel page: the records it embeds, the list script's parameters (the pager of
+        ``/queryList``) and the channel tree."""
+        page = describe_channel_page(html, url)
+        if page is None:
+            return None
+        total = page.get("total")
+        return {
+            "kind": "querylist-channel",
+            "url": url,
+            # the replies of /queryList name the channel's total; its page seldom does
+            "total": total if isinstance(total, int) else "unknown",
+            "entries": [
+                {
+                    "title": e["title"],
+                    "url": e["url"],
+                    "date": e["published"],
+                    "id": e["id"],
+                    "pinned": e["pinned"],
+                    "attachments": e["attachments"],
+                }
+                for e in page["entries"]
+            ],  # fmt: skip
+            "embedded_records": page["embedded_records"],
+            "pager": {
+                key: page[key]
+                for key in ("site_code", "channel", "unitid", "query_style", "per_page")
+            },
+            "channels": page["channels"],
+        }
 
     def platform_id(self, url: str) -> str | None:
         match = _CONTENT_ID.search(url.split("?")[0])

@@ -38,6 +38,37 @@ class TrsPlatform(Platform):
             return f"trs.first_page must be a list file name such as 'index.html', got {first!r}"
         return None
 
+    @classmethod
+    def describe_listing(cls, html: str, url: str) -> dict[str, Any] | None:
+        """A static list page: one with a ``createPageHTML``/``countPage`` pager and article
+        entries. An article page carries the same pager for its own pages (Shanxi's
+        ``createPageHTML(1, 0, "t20190918_693227", "shtml")``) and links to itself or to other
+        articles: a page whose address or pager names an article is none."""
+        page = parse_list_page(html, url)
+        if page.provenance[0] == "pager:none" or article_id(url):
+            return None
+        if article_id(f"/{page.stem}.{page.ext}"):
+            return None  # the pager of an article split over several pages
+        if not any(e.url != url for e in page.entries):
+            return None
+        after = page.current + 1
+        last = page.page_count is None or after >= page.page_count
+        return {
+            "kind": "trs-list",
+            "url": url,
+            "total": page.total_records if page.total_records is not None else "unknown",
+            "entries": [
+                {"title": e.title, "url": e.url, "date": e.published} for e in page.entries
+            ],
+            "unreadable_records": page.unreadable,
+            "pager": {
+                "page_count": page.page_count,
+                "page": page.current + 1,
+                "next": None if last else page.page_url(url, after),
+            },
+            "read": page.provenance,
+        }
+
     def list_url(self, channel: Channel) -> str:
         first = self.profile.options.get("first_page", "index.html")
         return f"{self.profile.base_url}/{channel.code.strip('/')}/{first}"
