@@ -3,8 +3,10 @@
 The page tells everything a profile needs: the current Jiangxi platform's list script gives
 the site code, the query style and the page size, its embedded channel tree every channel
 (code, name, article count) and where channel pages live; a legacy Hanweb JCMS column page
-(``/col/col<id>/index.html`` with a ``<datastore>``) gives its column id and site name.
-The page is read from a local file or fetched with one GET.
+(``/col/col<id>/index.html`` with a ``<datastore>``) gives its column id and site name; a
+Hanweb jpaas column page (a ``unitbuild.js`` script whose ``queryData`` names webId, pageId,
+tplSetId and tagId) gives its list unit's parameters. The page is read from a local file or
+fetched with one GET.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.error import URLError
 from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
 
+from crawler.extraction.jpaas import list_unit
 from crawler.extraction.querylist import ChannelNode, ChannelPage, parse_channel_page
 from crawler.extraction.text import CHINA_TZ, clean_text
 from crawler.profiles import (
@@ -49,6 +53,7 @@ class DiscoveredChannel:
     article_count: int | None = None
     shown: bool = True
     parent: str = ""  # the parent channel's code
+    options: dict[str, str] = field(default_factory=dict)  # jpaas: [jpaas.channels.<code>]
 
 
 @dataclass
@@ -64,6 +69,7 @@ class DiscoveredSite:
     channels: list[DiscoveredChannel] = field(default_factory=list)
     source: str = ""  # the page it was discovered from
     first_page: str = ""  # trs: the list file of a column when it is not index.html
+    options: dict[str, Any] = field(default_factory=dict)  # jpaas: the [jpaas] table
 
 
 # --- reading the page ------------------------------------------------------------------------
@@ -241,6 +247,48 @@ def _trs_site(html: str, url: str | None) -> DiscoveredSite:
     )
 
 
+def _jpaas_site(unit: dict[str, str], html: str, url: str | None) -> DiscoveredSite:
+    """A Hanweb jpaas column page: the unit its list is built from. The channel's code is the
+    unit's pageId; the column page's path is written when it is not /col/col<pageId>/."""
+    from crawler.extraction.jpaas import PARSE_TYPE, UNIT_PATH
+    from crawler.platforms.jpaas import COLUMN_PATH, PAGE_SIZE
+
+    base_url = _base_url(html, url)
+    page_id = unit["pageId"]
+    code = page_id if CHANNEL_CODE.fullmatch(page_id) else "column"
+    options: dict[str, Any] = {
+        "web_id": unit["webId"],
+        "tpl_set_id": unit["tplSetId"],
+        "tag_id": unit["tagId"],
+        "page_size": PAGE_SIZE,
+    }
+    if unit.get("parseType") and unit["parseType"] != PARSE_TYPE:
+        options["parse_type"] = unit["parseType"]
+    if unit.get("url") and unit["url"] != UNIT_PATH:
+        options["unit_path"] = unit["url"]
+    own: dict[str, str] = {}
+    if code != page_id:
+        own["page_id"] = page_id
+    path = urlsplit(url).path if url else ""
+    if path.endswith("/"):
+        path += "index.html"
+    if path and path != COLUMN_PATH.format(page_id=page_id):
+        own["column"] = path
+    title = re.search(r"<title>([^<]*)</title>", html, re.I)
+    name = _meta(html, "ColumnName") or (
+        re.split(r"\s*[_|｜]\s*", clean_text(title.group(1)))[0] if title else ""
+    )
+    return DiscoveredSite(
+        name=_site_name(base_url, ""),
+        title=_meta(html, "SiteName"),
+        base_url=base_url,
+        platform="jpaas",
+        per_page=PAGE_SIZE,
+        channels=[DiscoveredChannel(code=code, name=name[:60], options=own)],
+        options=options,
+    )
+
+
 def discover(html: str, url: str | None = None, name: str | None = None) -> DiscoveredSite:
     """The site a column page belongs to, as a profile would describe it."""
     page = parse_channel_page(html, "http://placeholder.invalid")
@@ -248,6 +296,8 @@ def discover(html: str, url: str | None = None, name: str | None = None) -> Disc
         if url or _meta(html, "SiteDomain"):
             page = parse_channel_page(html, _base_url(html, url))
         site = _querylist_site(page, html, url)
+    elif (unit := list_unit(html, url)) is not None:
+        site = _jpaas_site(unit, html, url)
     elif "<datastore" in html.lower():
         site = _jcms_site(html, url)
     elif "createpagehtml" in html.lower():
@@ -255,8 +305,8 @@ def discover(html: str, url: str | None = None, name: str | None = None) -> Disc
     else:
         raise DiscoverError(
             "not a column page of a supported platform: no list script with webSiteCode and "
-            "channelCode (the current Jiangxi platform), no <datastore> (Hanweb JCMS), no "
-            "createPageHTML pager (TRS WCM)"
+            "channelCode (the current Jiangxi platform), no unitbuild script naming a jpaas unit "
+            "(Hanweb jpaas), no <datastore> (Hanweb JCMS), no createPageHTML pager (TRS WCM)"
         )
     if name is not None:
         if not SITE_NAME.fullmatch(name):
@@ -278,6 +328,10 @@ def discover(html: str, url: str | None = None, name: str | None = None) -> Disc
 def _toml(value: str) -> str:
     """A TOML basic string (JSON's escapes are TOML's)."""
     return json.dumps(value, ensure_ascii=False)
+
+
+def _toml_value(value: object) -> str:
+    return str(value) if type(value) is int else _toml(str(value))
 
 
 def profile_text(site: DiscoveredSite, now: datetime | None = None) -> str:
@@ -307,6 +361,13 @@ def profile_text(site: DiscoveredSite, now: datetime | None = None) -> str:
         ]
     elif site.platform == "jcms":
         lines += ["", "[jcms]", "per_page = 15", "batch = 45"]
+    elif site.platform == "jpaas":
+        lines += ["", "[jpaas]"]
+        lines += [f"{key} = {_toml_value(value)}" for key, value in site.options.items()]
+        for channel in site.channels:
+            if channel.options:
+                lines += ["", f"[jpaas.channels.{_toml(channel.code)}]"]
+                lines += [f"{key} = {_toml(value)}" for key, value in channel.options.items()]
     elif site.first_page:
         lines += ["", "[trs]", f"first_page = {_toml(site.first_page)}"]
     lines += [

@@ -64,9 +64,13 @@ SITES = {
             "generic", "sample_portal.generic", "generate_generic_portal", "GenericPortalServer",
             "a site described by URL pattern and selectors in the profile",
         ),
+        SampleSite(
+            "jpaas", "sample_portal.jpaas", "generate_jpaas_portal", "JpaasPortalServer",
+            "Hanweb jpaas (the unit endpoint, lists in data.html)",
+        ),
     )
 }  # fmt: skip
-ALIASES = ("jcms", "col", "trs", "generic")
+ALIASES = ("jcms", "col", "trs", "generic", "jpaas")
 
 
 def _write_profile(site: SampleSite, portal: Any, server: Any, profile_text: Any, path: Path) -> None:  # fmt: skip

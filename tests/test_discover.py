@@ -110,3 +110,41 @@ def test_discover_a_trs_column_from_its_url_and_crawl_it(db, crawl, tmp_path):
         stored = conn.execute(select(func.count()).select_from(Article)).scalar_one()
     in_column = {a["id"] for a in portal.ground_truth()["articles"] if column.code in a["channels"]}
     assert stored == len(in_column)
+
+
+def test_discover_recognises_a_jpaas_column_page_with_one_get(tmp_path):
+    from sample_portal.jpaas import NOTICE_ID, JpaasPortalServer, generate_jpaas_portal
+
+    portal = generate_jpaas_portal()
+    with JpaasPortalServer(portal) as server:
+        url = f"{server.base_url}/col/col{NOTICE_ID}/index.html"
+        out = tmp_path / "zj.toml"
+        assert main(["discover", url, "--name", "zj-site", "-o", str(out)]) == 0
+        assert [r.path for r in server.requests] == [f"/col/col{NOTICE_ID}/index.html"]
+    profile = load_profile(str(out), tmp_path)
+    assert profile.platform == "jpaas" and profile.base_url == server.base_url
+    # the list's unit, not the footer's; a Zhejiang column page needs no [jpaas.channels]
+    assert profile.options == {
+        "web_id": "3630", "tpl_set_id": "Xk7pQ2mZr9TbV4cN1sHdA", "tag_id": "信息列表",
+        "page_size": 15,
+    }  # fmt: skip
+    assert [(c.code, c.name) for c in profile.channels] == [(NOTICE_ID, "通知公告")]
+
+
+def test_discover_reads_a_saved_jpaas_column_page_naming_its_domain(tmp_path):
+    from sample_portal.jpaas import NEWS_ID, column_page, generate_jpaas_portal
+
+    portal = generate_jpaas_portal()
+    page = tmp_path / "gzdt.html"
+    page.write_text(
+        column_page(portal, portal.column(NEWS_ID)).replace(
+            "<head>", '<head><meta name="SiteDomain" content="www.example.gov.cn">', 1
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "ministry.toml"
+    assert main(["discover", str(page), "--name", "ministry", "-o", str(out)]) == 0
+    profile = load_profile(str(out), tmp_path)
+    assert profile.base_url == "https://www.example.gov.cn"
+    assert profile.options["tag_id"] == "分页列表"
+    assert [c.code for c in profile.channels] == [NEWS_ID]

@@ -31,6 +31,7 @@ BODY_CONTAINERS = [
     ("trs-ueditor", "div.view.TRS_UEDITOR"),
     ("trs-editor", ".TRS_Editor"),
     ("trs-article-content", "div.article_content"),
+    ("con-con", "#con_con"),  # Hanweb jpaas ministry pages (miit.gov.cn)
     ("content-id", "#content"),
 ]
 # Title elements of page templates without an ArticleTitle meta tag

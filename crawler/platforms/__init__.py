@@ -3,8 +3,9 @@
 A profile's ``platform`` picks one, once, when the spider opens; the spider holds the loop over
 listing entries for every platform and asks the incremental policy what to do with each. The
 built-in platforms are ``querylist`` (the current Jiangxi platform), ``jcms`` (Hanweb
-JCMS), ``trs`` (TRS WCM and Gansu's static list pages) and ``generic`` (any HTML list
-described by selectors in the profile); ``GOVCRAWL_PLATFORM_MODULES`` names more modules to import (each registers its own).
+JCMS), ``trs`` (TRS WCM and Gansu's static list pages), ``generic`` (any HTML list
+described by selectors in the profile) and ``jpaas`` (Hanweb jpaas, the unit endpoint of
+ministries' and Zhejiang's 集约化 sites); ``GOVCRAWL_PLATFORM_MODULES`` names more modules to import (each registers its own).
 README: *Adding a platform*.
 """
 
@@ -15,7 +16,7 @@ from collections.abc import Iterable
 
 from crawler.platforms.base import Platform
 
-BUILT_IN = ("crawler.platforms.querylist", "crawler.platforms.jcms", "crawler.platforms.trs", "crawler.platforms.generic")  # fmt: skip
+BUILT_IN = ("crawler.platforms.querylist", "crawler.platforms.jcms", "crawler.platforms.trs", "crawler.platforms.generic", "crawler.platforms.jpaas")  # fmt: skip
 _registry: dict[str, type[Platform]] = {}
 
 
