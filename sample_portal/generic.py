@@ -5,13 +5,16 @@ a page, each ``<li><a href=… title="full title">short…</a><span>2025-10-03</
 a "下一页" link on every page but the last, and no page count anywhere: past the last page
 the site answers 404. The first page of 新闻动态 holds a withdrawn entry whose link is
 ``javascript:;``. Articles live at ``/<channel>/art/<YYYYMM>/<id>.html`` with ArticleTitle and
-PubDate metas and the body in ``<div id="zoom">``.
+PubDate metas and the body in ``<div id="zoom">``. For tests the portal changes (articles
+added, moved to another channel under the URL they were published at) and the server has
+list pages that answer 500 (``failing``) and channels whose list is empty for a while
+(``emptied``).
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from html import escape
 from typing import Any
@@ -32,10 +35,12 @@ class GenericArticle:
     title: str
     published: datetime
     paragraphs: list[str] = field(default_factory=list)
+    # the channel it was published in, when a move listed it elsewhere: its URL stays there
+    home: str | None = None
 
     @property
     def path(self) -> str:
-        return f"/{self.channel}/art/{self.published:%Y%m}/{self.id}.html"
+        return f"/{self.home or self.channel}/art/{self.published:%Y%m}/{self.id}.html"
 
 
 @dataclass
@@ -56,6 +61,31 @@ class GenericPortal:
 
     def channel(self, code: str) -> GenericChannel | None:
         return next((c for c in self.channels if c.code == code), None)
+
+    def add_article(
+        self, code: str, title: str, published: datetime, paragraphs: list[str], position: int = 0
+    ) -> GenericArticle:
+        """A new article of channel ``code``, listed at ``position`` (0: the top)."""
+        channel = self.channel(code)
+        assert channel is not None, code
+        ids = [int(a.id) for c in self.channels for a in c.records]
+        article = GenericArticle(
+            id=str(max(ids) + 1), channel=code, title=title, published=published,
+            paragraphs=list(paragraphs),
+        )  # fmt: skip
+        channel.records.insert(position, article)
+        return article
+
+    def move(self, article: GenericArticle, code: str, position: int) -> None:
+        """The article is listed in channel ``code`` (at ``position``) instead; its page stays
+        at its URL."""
+        for channel in self.channels:
+            if article in channel.records:
+                channel.records.remove(article)
+        target = self.channel(code)
+        assert target is not None, code
+        target.records.insert(position, article)
+        article.home, article.channel = article.home or article.channel, code
 
     def ground_truth(self) -> dict[str, Any]:
         return {
@@ -103,7 +133,8 @@ def generate_generic_portal(seed: int = 20251003, sizes: tuple[int, int] = (25, 
 
 def list_item(a: GenericArticle) -> str:
     short = a.title if len(a.title) <= 16 else a.title[:16] + "…"
-    href = a.path.removeprefix(f"/{a.channel}/")  # relative to the list's folder
+    # relative to the list's folder (from the root for a moved article: its page stayed)
+    href = a.path.removeprefix(f"/{a.channel}/")
     return (
         f'<li><a href="{href}" target="_blank" title="{escape(a.title)}">{escape(short)}</a>'
         f"<span>{a.published:%Y-%m-%d}</span></li>"
@@ -150,29 +181,37 @@ def article_page(channel: GenericChannel, a: GenericArticle) -> str:
 
 
 class GenericPortalServer(PortalServer):
-    """The generic sample portal over HTTP."""
+    """The generic sample portal over HTTP. ``failing`` holds paths that answer 500,
+    ``emptied`` the codes of channels whose list shows no entry (emptied for a while)."""
 
     def __init__(self, portal: GenericPortal, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__(host, port)
         self.portal = portal
+        self.failing: set[str] = set()
+        self.emptied: set[str] = set()
 
     def respond(self, method, path, query, form, headers):  # type: ignore[no-untyped-def]
         html = "text/html; charset=utf-8"
         not_found = (404, html, "<html><body><h1>404 页面不存在</h1></body></html>".encode())
         if path == "/robots.txt":
             return 200, "text/plain", b"User-agent: *\nAllow: /\n"
+        if path in self.failing:
+            return 500, html, b"<html><body><h1>500 Internal Server Error</h1></body></html>"
         parts = path.strip("/").split("/")
         channel = self.portal.channel(parts[0])
         if method != "GET" or channel is None:
             return not_found
         if len(parts) == 2 and parts[1].startswith("list_") and parts[1].endswith(".html"):
+            if channel.code in self.emptied:
+                channel = replace(channel, records=[], dead_item=None)
             number = parts[1].removeprefix("list_").removesuffix(".html")
             if number.isdigit() and 1 <= int(number) <= channel.page_count:
                 return 200, html, list_page(self.portal, channel, int(number)).encode()
             return not_found
-        for a in channel.records:
-            if a.path == path:
-                return 200, html, article_page(channel, a).encode()
+        for listing in self.portal.channels:  # a moved article's page stays in its folder
+            for a in listing.records:
+                if a.path == path:
+                    return 200, html, article_page(listing, a).encode()
         return not_found
 
 

@@ -8,13 +8,16 @@ list outside the body, far down the page; a UEditor detail block ``div.view.TRS_
 责任编辑 line out), a pinned old entry at the top of a list, an article listed in both columns
 under one URL (a TRS 引用, linked as ``../../``), a list item whose link cannot be followed, a
 sidebar of the other column's articles beside a list, a 信息公开 metadata block, a GBK page,
-and, for tests, pages that answer 503 once (``flaky``) and a list that can be reordered.
+and, for tests, pages that answer 503 once (``flaky``), list pages that answer 500
+(``failing``), columns whose list shows nothing for a while (``emptied``), and a portal that
+changes: articles added, edited, re-sorted to the top, moved to another column, withdrawn and
+restored.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from html import escape
 from typing import Any
@@ -82,9 +85,59 @@ class TrsColumn:
 class TrsPortal:
     columns: list[TrsColumn]
     articles: dict[str, TrsArticle]
+    # withdrawn articles, with where each was listed (column, position), for restore()
+    withdrawn: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
     def column(self, code: str) -> TrsColumn:
         return next(c for c in self.columns if c.code == code)
+
+    def add_article(
+        self, code: str, title: str, published: datetime, paragraphs: list[str], position: int = 0
+    ) -> TrsArticle:
+        """A new article of column ``code``, listed at ``position`` (0: the top; 1: below a
+        pinned entry); its id is the next the site hands out."""
+        a = TrsArticle(
+            id=str(max(int(i) for i in [*self.articles, *self.withdrawn]) + 1), home=code,
+            title=title, published=published, source=SITE_NAME, paragraphs=list(paragraphs),
+            channels=[code],
+        )  # fmt: skip
+        a.body_html = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+        self.articles[a.id] = a
+        self.column(code).records.insert(position, a)
+        return a
+
+    def edit_body(self, article_id: str, paragraphs: list[str]) -> None:
+        """The article's page shows another body; its list entries stay as they are."""
+        a = self.articles[article_id]
+        a.paragraphs = list(paragraphs)
+        a.body_html = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+
+    def move(self, article_id: str, code: str, position: int) -> None:
+        """The article's list entry moves to column ``code`` (at ``position``); its page stays
+        where it was published."""
+        a = self.articles[article_id]
+        for column in self.columns:
+            if a in column.records:
+                column.records.remove(a)
+        self.column(code).records.insert(position, a)
+        a.channels = [code]
+
+    def withdraw(self, article_id: str) -> TrsArticle:
+        """The article leaves every list and its page answers 404."""
+        a = self.articles.pop(article_id)
+        self.withdrawn[article_id] = [
+            (c.code, c.records.index(a)) for c in self.columns if a in c.records
+        ]
+        for column in self.columns:
+            if a in column.records:
+                column.records.remove(a)
+        return a
+
+    def restore(self, a: TrsArticle) -> None:
+        """A withdrawn article is back where it was listed, its page with it."""
+        for code, position in self.withdrawn.pop(a.id):
+            self.column(code).records.insert(position, a)
+        self.articles[a.id] = a
 
     def move_to_top(self, article_id: str) -> None:
         """An edited article moves to the top of every list that shows it (TRS re-sorts on
@@ -296,7 +349,7 @@ def list_page(portal: TrsPortal, column: TrsColumn, n: int) -> str:
     nav = "".join(f'<li><a href="/{c.code}/">{c.name}</a></li>' for c in portal.columns)
     sidebar = ""
     if column.sidebar:
-        other = next(c for c in portal.columns if c is not column)
+        other = next(c for c in portal.columns if c.code != column.code)
         sidebar = '<div class="side_news"><h3>最新动态</h3><ul>' + "".join(
             f'<li><a href="/{a.path.lstrip("/")}">{escape(a.title[:12])}...</a>'
             f"<span>{a.published:%m-%d}</span></li>"
@@ -438,12 +491,16 @@ def editor_of(a: TrsArticle) -> str:
 class TrsPortalServer(PortalServer):
     """The TRS sample portal over HTTP.
 
-    ``flaky`` holds article paths that answer 503 to their first request and 200 after."""
+    ``flaky`` holds article paths that answer 503 to their first request and 200 after,
+    ``failing`` paths that answer 500 every time, ``emptied`` the codes of columns whose list
+    shows no entry (a column emptied for a while)."""
 
     def __init__(self, portal: TrsPortal, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__(host, port)
         self.portal = portal
         self.flaky: set[str] = set()
+        self.failing: set[str] = set()
+        self.emptied: set[str] = set()
         self._failed: set[str] = set()
 
     def respond(self, method, path, query, form, headers):  # type: ignore[no-untyped-def]
@@ -453,7 +510,11 @@ class TrsPortalServer(PortalServer):
             return 200, "text/plain", b"User-agent: *\nDisallow: /guestweb4/\n"
         if method != "GET":
             return 405, html, b"<h1>405</h1>"
-        for column in self.portal.columns:
+        if path in self.failing:
+            return 500, html, b"<html><body><h1>500 Internal Server Error</h1></body></html>"
+        for listed in self.portal.columns:
+            emptied = listed.code in self.emptied
+            column = replace(listed, records=[], dead_item=None) if emptied else listed
             folder = f"/{column.code}/"
             if path in (folder, folder + "index.html"):
                 return 200, html, list_page(self.portal, column, 0).encode()

@@ -15,6 +15,9 @@ The rules, in short (README: *How incremental runs decide*):
   agree (something was added deep down, or removed) lists the channel to its end.
 - Paging is bounded by what the pages hold: an empty or repeated page ends it, and so does a cap
   of pages; neither counts as the channel's end unless the pages bore out the portal's total.
+- A known entry that a first page lists above entries that were above it last time (TRS
+  re-sorts an edited article to the top, title and date unchanged) has its page re-checked in
+  the same run.
 - Dates and sort order decide nothing. An article is withdrawn only when its own page answers
   404/410 (or a "page not found" page), or when a channel was listed to its end, no listing of
   this run shows the article, and one request to its page confirms it is gone.
@@ -209,6 +212,20 @@ def _order(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def _raised(keys: list[str], before: tuple[str, ...]) -> list[str]:
+    """The keys a first page lists above a key that was above them on the last first page
+    (keys it did not show count as below all of it): moved up, not pushed down by new ones."""
+    rank = {key: i for i, key in enumerate(before)}
+    lowest_below = len(before)
+    raised = []
+    for key in reversed(keys):
+        place = rank.get(key, len(before))
+        if place > lowest_below:
+            raised.append(key)
+        lowest_below = min(lowest_below, place)
+    return raised[::-1]
+
+
 class RunPolicy:
     """The policy of one run over one site's memory."""
 
@@ -234,6 +251,9 @@ class RunPolicy:
         self._retried: dict[str, set[str]] = {}
         self._answers: dict[str, tuple[PageAnswer, str | None, str]] = {}
         self._follow_ups_given = False
+        # known entries a first page shows above entries that were above them last time: TRS
+        # re-sorts an edited article to the top with its title and date unchanged
+        self._raised: list[str] = []
         self.counts: dict[str, int] = {}
 
     def _count(self, name: str, n: int = 1) -> None:
@@ -351,6 +371,7 @@ class RunPolicy:
         if old != list(before[: len(old)]):
             run.reconcile = True
             self._count("paging/first_page_moved")
+            self._raised += [k for k in _raised(old, before) if k not in self._raised]
 
     def _end_or_cut(self, run: _ChannelRun, held: int) -> Paging:
         if run.total is None or held >= run.total:
@@ -389,7 +410,8 @@ class RunPolicy:
     # --- after the listings --------------------------------------------------------------------
     def follow_ups(self) -> list[PageCheck]:
         """The page requests to make once every listing is done: confirmations of articles a
-        full listing lacked, then re-checks that are due, within the budget. Asked once."""
+        full listing lacked, re-checks of known entries a first page raised to its top, then
+        re-checks that are due, within the budget. Asked once."""
         if self._follow_ups_given:
             return []
         self._follow_ups_given = True
@@ -401,6 +423,16 @@ class RunPolicy:
             known = self.memory.articles[key]
             checks.append(PageCheck(key, known.url, "confirm", known.etag, known.last_modified))
         given = {c.key for c in checks}
+        for key in self._raised:
+            if len(checks) >= budget:
+                break
+            known = self.memory.articles.get(key)
+            if key in given or key in self._fetching or known is None or known.withdrawn:
+                continue
+            if self.can_fetch(known.url):
+                checks.append(PageCheck(key, known.url, "recheck", known.etag, known.last_modified))
+                given.add(key)
+                self._count("follow_ups/raised")
         for key in self._due():
             if len(checks) >= budget:
                 break
@@ -544,7 +576,10 @@ class RunPolicy:
                 True, total - len(run.seen), self.now, first_page
             )
         for code, run in self._channels.items():
-            if code not in journal.channel_states and run.first_page is not None and not run.failed:
+            # a channel whose paging stopped undecided (a list page failed) keeps the first
+            # page it had: the next run still sees what moved and lists it to its end
+            undecided = run.failed or run.outcome is None
+            if code not in journal.channel_states and run.first_page is not None and not undecided:
                 old = memory.channel(code)
                 if old.first_page != run.first_page:
                     journal.channel_states[code] = replace(old, first_page=run.first_page)
