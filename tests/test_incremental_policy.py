@@ -176,3 +176,27 @@ def test_a_portal_that_caps_the_page_size_is_listed_to_its_real_end():
     decisions = _list(policy, pages, total=80)
     assert decisions == [Paging.NEXT] * 7 + [Paging.END]
     assert policy.journal(healthy=True).channel_states["a"].ended_at == T0
+
+
+def test_an_entry_raised_to_the_top_of_page_one_is_rechecked_in_the_same_run():
+    # TRS re-sorts an edited article to the top, its title and date unchanged: the listing
+    # shows nothing new, only the order does (found by the TRS history, kept here)
+    portal = portal_of({"a": 12})
+    store = first_run(portal)
+    portal.articles["k4"].body += "（更正）"
+    portal.articles["k4"].top = True
+    report = crawl(portal, store, T0 + timedelta(hours=6), RULES)
+    assert store.articles["k4"].body.endswith("（更正）")
+    assert report.counts["follow_ups/raised"] == 1 and withdrawn(store) == set()
+
+
+def test_a_removal_from_page_one_behind_a_failing_page_two_is_found_by_the_next_run():
+    portal = portal_of({"a": 12})
+    store = first_run(portal)
+    portal.articles["k2"].live = False
+    portal.failing_pages.add(("a", 2))
+    crawl(portal, store, T0 + timedelta(hours=6), RULES)
+    assert withdrawn(store) == set()
+    portal.clear_faults()
+    report = crawl(portal, store, T0 + timedelta(hours=12), RULES)
+    assert withdrawn(store) == {"k2"} and report.paging["a"] is Paging.END
