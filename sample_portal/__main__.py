@@ -68,9 +68,17 @@ SITES = {
             "jpaas", "sample_portal.jpaas", "generate_jpaas_portal", "JpaasPortalServer",
             "Hanweb jpaas (the unit endpoint, lists in data.html)",
         ),
+        SampleSite(
+            "gansu", "sample_portal.gansu", "generate_gansu_portal", "GansuPortalServer",
+            "Gansu's shared platform (zwgklist.shtml lists), crawled as trs",
+        ),
+        SampleSite(
+            "ucap", "sample_portal.ucap", "generate_ucap_portal", "UcapPortalServer",
+            "gov.cn UCAP article pages, lists described to the generic platform",
+        ),
     )
 }  # fmt: skip
-ALIASES = ("jcms", "col", "trs", "generic", "jpaas")
+ALIASES = ("jcms", "col", "trs", "generic", "jpaas", "gansu", "ucap")
 
 
 def _write_profile(site: SampleSite, portal: Any, server: Any, profile_text: Any, path: Path) -> None:  # fmt: skip

@@ -181,3 +181,31 @@ def test_list_without_pager_reads_its_place_from_the_url():
 def test_odd_markup_never_raises(html):
     page = parse_list_page(html, TRS_LIST)
     assert all(e.url and e.url.startswith(("http://", "https://")) for e in page.entries)
+
+
+def _page(list_items: str, sidebar: str) -> str:
+    return f"""<html><body><div class="main">
+<div class="list_box"><ul class="list_ul">{list_items}</ul>
+<div class="page"><script>createPageHTML(1, 0, "index", "html");</script></div></div>
+<div class="side_news"><ul>{sidebar}</ul></div></div></body></html>"""
+
+
+SIDEBAR = "".join(
+    f'<li><a href="/xwzx/gzdt/202512/t2025121{i}_27400{i}.html">动态{i}</a><span>12-1{i}</span></li>'
+    for i in range(1, 6)
+)
+
+
+def test_an_empty_list_does_not_read_the_sidebar_beside_it():
+    page = parse_list_page(_page("", SIDEBAR), TRS_LIST)
+    assert page.entries == [] and page.page_count == 1
+
+
+def test_a_list_of_other_columns_articles_is_read_when_its_pager_is_beside_it():
+    quoted = "".join(
+        f'<li><a href="../../xwzx/gzdt/202511/t2025110{i}_2730{i}0.html">引用{i}</a>'
+        f"<span>2025-11-0{i}</span></li>"
+        for i in range(1, 4)
+    )
+    page = parse_list_page(_page(quoted, SIDEBAR), TRS_LIST)
+    assert [e.title for e in page.entries] == ["引用1", "引用2", "引用3"]

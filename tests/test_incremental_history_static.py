@@ -308,11 +308,6 @@ def test_a_generic_portal_history(db, crawl, generic_server, generic_profile):
     assert_matches_the_portal(db, base, live())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="crawler/extraction/trs.py _list_area: when a column's own list is empty, the "
-    "sidebar of another column's articles beside it is read as its list",
-)
 def test_an_emptied_trs_column_gives_no_article_its_channel(db, crawl, trs_server, trs_profile):
     portal, base = trs_server.portal, trs_server.base_url
     run(db, crawl, trs_profile)

@@ -93,3 +93,31 @@ def test_a_platform_checks_its_own_options(tmp_path):
     for bad in ('first_page = "../x.html"', "first_page = 5", "pages = 3"):
         with pytest.raises(ProfileError, match="trs"):
             _trs_profile(tmp_path, f"[trs]\n{bad}")
+
+
+def test_a_trs_channel_may_name_its_own_list_file(tmp_path):
+    import pytest
+
+    from crawler.platforms.trs import TrsPlatform
+    from crawler.profiles import ProfileError
+
+    profile = _trs_profile(
+        tmp_path,
+        '[trs]\nfirst_page = "zwgklist.shtml"\n[trs.channels."jyt/c110634"]\n'
+        'first_page = "zwgklzyj.shtml"\n',
+    )
+
+    class Spider:
+        pass
+
+    spider = Spider()
+    spider.profile = profile
+    assert TrsPlatform(spider).list_url(profile.channels[0]).endswith("/jyt/c110634/zwgklzyj.shtml")
+    for bad, says in (
+        ('[trs.channels."jyt/other"]\nfirst_page = "a.shtml"', "names no \\[\\[channels\\]\\]"),
+        ('[trs.channels."jyt/c110634"]\nfirst_page = "../a.shtml"', "must be a list file name"),
+        ('[trs.channels."jyt/c110634"]\npages = 3', "first_page only"),
+        ("[trs]\nchannels = 3", "must be tables"),
+    ):
+        with pytest.raises(ProfileError, match=says):
+            _trs_profile(tmp_path, bad)

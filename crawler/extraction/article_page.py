@@ -19,6 +19,7 @@ from lxml import etree
 
 from crawler.extraction.body import attachments_in, has_article_text
 from crawler.extraction.jcms import public_info_of
+from crawler.extraction.markup import repair_stray_end_tags
 from crawler.extraction.text import clean_text
 
 # Body containers in order of trust; the name is what the stats call the extractor. The
@@ -70,13 +71,9 @@ _DATE_CLASS = etree.XPath(
 _CHALLENGE = re.compile(r"\$_ts\s*=\s*window\[['\"]\$_ts['\"]\]|<meta[^>]+\br=[\"']m[\"']", re.I)
 # text that is never shown: it holds no labels
 _INVISIBLE = frozenset({"script", "style", "noscript", "template", "title", "head", "select"})
+
+
 # an </html> or </body> with page content after it (gov.cn's header include): libxml2 stops there
-_STRAY_END = re.compile(
-    r"</(?:html|body)\s*>(?=.*?<(?:div|p|table|span|ul|section|article)\b)", re.I | re.S
-)
-_END_TAG = re.compile(r"</(?:html|body)\s*>", re.I)
-
-
 @dataclass
 class ArticlePage:
     title: str = ""
@@ -150,8 +147,8 @@ def _inner_html(node: lxml.html.HtmlElement) -> str:
 
 def _parse(html: str) -> tuple[lxml.html.HtmlElement | None, list[str]]:
     repairs = []
-    if _STRAY_END.search(html):
-        html = _END_TAG.sub("", html)
+    html, repaired = repair_stray_end_tags(html)
+    if repaired:
         repairs.append("stray-end-tag")
     try:
         return lxml.html.document_fromstring(html), repairs

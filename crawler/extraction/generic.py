@@ -16,6 +16,7 @@ from urllib.parse import urldefrag, urljoin
 from parsel import Selector, SelectorList
 
 from crawler.extraction.listing import ListingEntry
+from crawler.extraction.markup import repair_stray_end_tags
 from crawler.extraction.text import clean_text, parse_datetime
 from crawler.extraction.urls import is_web_url
 
@@ -100,7 +101,7 @@ def parse_list(
     without a parsable date is kept without it (the article page usually has one). The next
     page is None when ``selectors.next_page`` finds nothing usable or links back to this page
     (what many last pages do)."""
-    page = Selector(text=html, base_url=url)
+    page = Selector(text=repair_stray_end_tags(html)[0], base_url=url)
     entries: list[ListingEntry] = []
     unreadable = 0
     for node in select(page, selectors.entry):

@@ -24,6 +24,7 @@ import lxml.html
 from lxml import etree
 
 from crawler.extraction.listing import ListingEntry
+from crawler.extraction.markup import repair_stray_end_tags
 from crawler.extraction.text import clean_text
 from crawler.extraction.urls import is_web_url
 
@@ -209,12 +210,34 @@ def _folder(url: str) -> str:
         return "/"
 
 
+def _pager_scripts(root: etree._Element) -> list[etree._Element]:
+    """The inline scripts that call ``createPageHTML(…)`` (not the ones defining it)."""
+    found = []
+    for script in root.iter("script"):
+        text = script.text or ""
+        if any(not _defines(text, m.start()) for m in _PAGER_CALL.finditer(text)):
+            found.append(script)
+    return found
+
+
+def _beside(container: etree._Element, pagers: list[etree._Element]) -> bool:
+    """True when a pager sits in the box that holds the container (the list and its pager
+    share one box; a sidebar is a box of its own)."""
+    box = container.getparent()
+    return box is not None and any(
+        p is box or any(a is box for a in p.iterancestors()) for p in pagers
+    )
+
+
 def _list_area(
-    links: list[tuple[etree._Element, str]], page_url: str
+    links: list[tuple[etree._Element, str]], page_url: str, pagers: list[etree._Element] = ()
 ) -> set[etree._Element] | None:
     """The containers of the list: the one holding the most entries of this column's folder
     (then the most entries), and its siblings of the same tag (TRS templates split a list into
-    several ``<ul>``). A sidebar of another column's articles is left out."""
+    several ``<ul>``). A sidebar of another column's articles is left out, also when the
+    column's own list is empty: a container with no entry of the column's folder is the list
+    only when the page's pager sits beside it (a column that lists only other columns'
+    articles) or the page has no inline pager."""
     groups: dict[etree._Element, list[str]] = {}
     for link, url in links:
         parent = _item_of(link).getparent()
@@ -224,11 +247,17 @@ def _list_area(
         return None
     folder = _folder(page_url)
 
-    def score(container: etree._Element) -> tuple[int, int]:
+    pager_list = list(pagers)
+
+    def score(container: etree._Element) -> tuple[int, bool, int]:
         urls = groups[container]
-        return sum(1 for u in urls if _folder(u).startswith(folder)), len(urls)
+        own = sum(1 for u in urls if _folder(u).startswith(folder))
+        return own, bool(pager_list) and _beside(container, pager_list), len(urls)
 
     best = max(groups, key=score)
+    own, beside, _ = score(best)
+    if own == 0 and pager_list and not beside:
+        return None
     area = {best}
     parent = best.getparent()
     if parent is not None:
@@ -287,6 +316,9 @@ def parse_list_page(html: str, url: str) -> TrsListPage:
     text, opened = _unwrap_comments(html or "")
     if opened:
         page.provenance.append("list:comment")
+    text, repaired = repair_stray_end_tags(text)
+    if repaired:
+        page.provenance.append("repaired:stray-end-tag")
     try:
         root = lxml.html.document_fromstring(text)
     except (etree.ParserError, ValueError):
@@ -296,7 +328,7 @@ def parse_list_page(html: str, url: str) -> TrsListPage:
         resolved = _resolve(url, link.get("href") or "")
         if resolved and article_id(resolved):
             links.append((link, resolved))
-    area = _list_area(links, url)
+    area = _list_area(links, url, _pager_scripts(root))
     if area is None:
         return page
     items = {}

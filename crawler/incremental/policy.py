@@ -151,7 +151,7 @@ class PageCheck:
 
     key: str
     url: str
-    purpose: str  # "recheck" | "confirm"
+    purpose: str  # "recheck" | "confirm" | "moved"
     etag: str | None = None
     last_modified: str | None = None
 
@@ -254,6 +254,9 @@ class RunPolicy:
         # known entries a first page shows above entries that were above them last time: TRS
         # re-sorts an edited article to the top with its title and date unchanged
         self._raised: list[str] = []
+        # the URLs this run's listings gave each key (a JCMS article listed in two columns has
+        # two; an article republished under another column's folder has a new one)
+        self._listed_urls: dict[str, set[str]] = {}
         self.counts: dict[str, int] = {}
 
     def _count(self, name: str, n: int = 1) -> None:
@@ -263,8 +266,11 @@ class RunPolicy:
         return self._channels.setdefault(channel, _ChannelRun())
 
     # --- listings ----------------------------------------------------------------------------
-    def entry(self, channel: str, key: str | None, fingerprint: str) -> EntryVerdict:
-        """A listing entry: fetch it (from the listing or its page), or skip it."""
+    def entry(
+        self, channel: str, key: str | None, fingerprint: str, url: str | None = None
+    ) -> EntryVerdict:
+        """A listing entry: fetch it (from the listing or its page), or skip it. ``url``: the
+        canonical URL the listing gives it."""
         run = self._run(channel)
         run.page_entries += 1
         if key is None:
@@ -272,6 +278,8 @@ class RunPolicy:
             return EntryVerdict(True, "new")
         run.page_keyed += 1
         run.page_keys.append(key)
+        if url:
+            self._listed_urls.setdefault(key, set()).add(url)
         if key in run.seen:
             return EntryVerdict(False, "repeat")
         run.seen.add(key)
@@ -423,6 +431,12 @@ class RunPolicy:
             known = self.memory.articles[key]
             checks.append(PageCheck(key, known.url, "confirm", known.etag, known.last_modified))
         given = {c.key for c in checks}
+        for key, url in self._moved():
+            if len(checks) >= budget:
+                break
+            if key not in given:
+                checks.append(PageCheck(key, url, "moved"))
+                given.add(key)
         for key in self._raised:
             if len(checks) >= budget:
                 break
@@ -500,6 +514,25 @@ class RunPolicy:
         ]
         return [key for _, key in sorted(due)]
 
+    def _moved(self) -> list[tuple[str, str]]:
+        """Known live articles this run listed only under URLs other than the stored one (Gansu
+        republishes a moved article under its new column's folder, and the old URL answers
+        404): their page at a listed URL, so the stored URL follows and no re-check of the
+        old one withdraws a listed article."""
+        moved = []
+        for key, urls in sorted(self._listed_urls.items()):
+            known = self.memory.articles.get(key)
+            if known is None or known.withdrawn or key in self._fetching or known.url in urls:
+                continue
+            url = (
+                min(u for u in urls if self.can_fetch(u))
+                if any(map(self.can_fetch, urls))
+                else None
+            )
+            if url is not None:
+                moved.append((key, url))
+        return moved
+
     def page_answered(
         self, key: str, answer: PageAnswer, page_hash: str | None = None, purpose: str = "fetch"
     ) -> bool:
@@ -516,7 +549,7 @@ class RunPolicy:
         changed = page_hash is None or known.page_hash is None or page_hash != known.page_hash
         if purpose != "fetch":
             self._count(f"{purpose}/{'changed' if changed else 'unchanged'}")
-        return changed or known.withdrawn or purpose == "fetch"
+        return changed or known.withdrawn or purpose in ("fetch", "moved")
 
     # --- what the run learned ------------------------------------------------------------------
     def journal(self, healthy: bool) -> Journal:

@@ -20,6 +20,7 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.extraction.generic import ListSelectors, parse_list, selector_problem
+from crawler.extraction.markup import repair_stray_end_tags
 from crawler.platforms import register
 from crawler.platforms.base import Platform
 from crawler.profiles import Channel, SiteProfile
@@ -148,7 +149,10 @@ class GenericPlatform(Platform):
         if not hasattr(response, "text"):
             spider.bad_listing(channel, response.url, "reply is not a page")
             return
-        entries, unreadable, next_url = parse_list(response.text, response.url, self.selectors)
+        html, repaired = repair_stray_end_tags(response.text)
+        if repaired:
+            stats.inc_value("govcrawl/listing/read/repaired:stray-end-tag")
+        entries, unreadable, next_url = parse_list(html, response.url, self.selectors)
         stats.inc_value("govcrawl/listing/pages")
         yield from spider.listed(channel, entries, unreadable=unreadable, where=response.url)
         follows_link = bool(self.selectors.next_page)

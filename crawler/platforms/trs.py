@@ -4,7 +4,8 @@ A channel is a folder of list pages, ``index.html``, ``index_1.html``, … (Gans
 ``zwgklist.shtml``, ``zwgklist_2.shtml``, …) whose count ``createPageHTML(…)`` announces;
 entries link to ``…/YYYYMM/tYYYYMMDD_<id>.html`` pages, always fetched (a list is a title
 and a date). The channel code is the folder (``zwgk/tzgg``); ``[trs] first_page`` names the
-list file when it is not ``index.html`` (Gansu: ``first_page = "zwgklist.shtml"``).
+list file when it is not ``index.html`` (Gansu: ``first_page = "zwgklist.shtml"``), and
+``[trs.channels."<code>"] first_page`` one channel's own (Gansu's ``zwgklzyj.shtml``).
 """
 
 from __future__ import annotations
@@ -24,18 +25,37 @@ from crawler.profiles import Channel, SiteProfile
 PAGE_SIZE = 20  # what TRS lists hold when a page does not say: only a hint to the page cap
 
 
+def _first_page_problem(key: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]+\.s?html?", value):
+        return f"{key} must be a list file name such as 'index.html', got {value!r}"
+    return None
+
+
 @register
 class TrsPlatform(Platform):
     name = "trs"
 
     @classmethod
     def check_profile(cls, profile: SiteProfile) -> str | None:
-        unknown = set(profile.options) - {"first_page"}
+        unknown = set(profile.options) - {"first_page", "channels"}
         if unknown:
-            return f"trs.{sorted(unknown)[0]} is not a trs option (known: first_page)"
-        first = profile.options.get("first_page", "index.html")
-        if not isinstance(first, str) or not re.fullmatch(r"[A-Za-z0-9_-]+\.s?html?", first):
-            return f"trs.first_page must be a list file name such as 'index.html', got {first!r}"
+            return f"trs.{sorted(unknown)[0]} is not a trs option (known: first_page, channels)"
+        if problem := _first_page_problem("trs.first_page", profile.options.get("first_page")):
+            return problem
+        per_channel = profile.options.get("channels", {})
+        if not isinstance(per_channel, dict):
+            return f'trs.channels must be tables [trs.channels."<code>"], got {per_channel!r}'
+        codes = {c.code for c in profile.channels}
+        for code, table in per_channel.items():
+            where = f"trs.channels.{code}"
+            if code not in codes:
+                return f"{where} names no [[channels]] entry (codes: {', '.join(sorted(codes))})"
+            if not isinstance(table, dict) or set(table) - {"first_page"}:
+                return f"{where} must be a table with first_page only, got {table!r}"
+            if problem := _first_page_problem(f"{where}.first_page", table.get("first_page")):
+                return problem
         return None
 
     @classmethod
@@ -70,7 +90,8 @@ class TrsPlatform(Platform):
         }
 
     def list_url(self, channel: Channel) -> str:
-        first = self.profile.options.get("first_page", "index.html")
+        own = self.profile.options.get("channels", {}).get(channel.code, {})
+        first = own.get("first_page") or self.profile.options.get("first_page") or "index.html"
         return f"{self.profile.base_url}/{channel.code.strip('/')}/{first}"
 
     def platform_id(self, url: str) -> str | None:
