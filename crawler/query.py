@@ -102,7 +102,15 @@ def write(rows: Sequence[dict[str, Any]], fmt: str = "table", out: TextIO | None
 
 
 # --- queries -------------------------------------------------------------------------------------
-def runs(engine: Engine, site: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+def run_rows(
+    engine: Engine,
+    site: str | None = None,
+    status: str | None = None,
+    trigger: str | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Crawl runs, newest first, filtered by site, status and trigger (none when none match)."""
     stats = CrawlRun.stats
     stmt = (
         select(
@@ -122,11 +130,22 @@ def runs(engine: Engine, site: str | None = None, limit: int = 20) -> list[dict[
         )  # fmt: skip
         .order_by(CrawlRun.id.desc())
         .limit(limit)
+        .offset(offset)
     )
-    if site:
-        stmt = stmt.where(CrawlRun.site == site)
+    for column, value in (
+        (CrawlRun.site, site),
+        (CrawlRun.status, status),
+        (CrawlRun.trigger, trigger),
+    ):
+        if value:
+            stmt = stmt.where(column == value)
     with engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(stmt)]
+        return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def runs(engine: Engine, site: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    """``govcrawl runs``: the newest runs; an error when there are none."""
+    rows = run_rows(engine, site, limit=limit)
     if not rows:
         raise QueryError(f"no runs{f' of site {site!r}' if site else ''} in this database yet")
     return rows

@@ -235,9 +235,12 @@ def snippet(body: str, terms: tuple[str, ...], width: int = 24) -> str:
     return ("…" if start else "") + flat[start:end] + ("…" if end < len(flat) else "")
 
 
-def search(engine: Engine, text: str, filters: Filters, limit: int = 20) -> list[dict[str, Any]]:
+def search(
+    engine: Engine, text: str, filters: Filters, limit: int = 20, offset: int = 0
+) -> list[dict[str, Any]]:
+    """One page of matches, newest first, each with a snippet around its first match."""
     query = parse_query(text)
-    stmt = statement(text, filters).limit(limit)
+    stmt = statement(text, filters).limit(limit).offset(offset)
     with engine.connect() as conn:
         found = conn.execute(stmt).all()
     return [
