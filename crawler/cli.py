@@ -153,6 +153,34 @@ def run_crawl(settings: Any, spider_args: dict[str, Any]) -> tuple[dict[str, Any
     return stats, status
 
 
+PROGRESS_EXTENSION = "crawler.progress.CrawlProgress"
+
+
+def wants_progress(args: argparse.Namespace, settings: Any, stream: Any = None) -> bool:
+    """Live progress (crawler/progress.py) on stderr: only when it is a terminal, never with
+    --quiet, never for a crawl the scheduler started (GOVCRAWL_RUN_ID), and never when the log
+    goes to the terminal (``--log-file -``); ``-s GOVCRAWL_PROGRESS=…`` decides when given."""
+    from scrapy.settings import SETTINGS_PRIORITIES
+
+    if (settings.getpriority("GOVCRAWL_PROGRESS") or 0) >= SETTINGS_PRIORITIES["cmdline"]:
+        return settings.getbool("GOVCRAWL_PROGRESS")
+    stream = sys.stderr if stream is None else stream
+    return (
+        not getattr(args, "quiet", False)
+        and not settings.get("GOVCRAWL_RUN_ID")
+        and str(getattr(args, "log_file", None)) != "-"
+        and stream.isatty()
+    )
+
+
+def show_progress(settings: Any) -> None:
+    """Turn the progress extension on for this crawl."""
+    settings.set("GOVCRAWL_PROGRESS", True, priority="cmdline")
+    if PROGRESS_EXTENSION not in settings.getdict("EXTENSIONS"):
+        # last to close: its final frame has every count of the run
+        settings["EXTENSIONS"].set(PROGRESS_EXTENSION, 200, priority="cmdline")
+
+
 def print_summary(site: str, stats: dict[str, Any], status: str) -> None:
     get = stats.get
     print(
@@ -236,6 +264,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             settings.set("LOG_FILE", str(_new_run_log(settings, profile.name)), priority="cmdline")
         if settings.get("LOG_FILE"):
             print(f"crawling {profile.name}; log: {settings.get('LOG_FILE')}", file=sys.stderr)
+        if wants_progress(args, settings):
+            show_progress(settings)
         stats, status = run_crawl(
             settings,
             {
@@ -348,11 +378,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with _crawl_lock(engine, settings, "sample") as locked:
         if not locked:
             return _fail(busy_message(engine, "sample"), EXIT_SITE_BUSY)
+        if wants_progress(args, settings):  # the log goes to a file, as a crawl's does
+            if not settings.get("LOG_FILE"):
+                settings.set("LOG_FILE", str(_new_run_log(settings, "sample")), priority="cmdline")
+            show_progress(settings)
         with SamplePortalServer(portal) as server:
             profile_path = write_profile(portal, server.base_url, home / "sample.toml")
             print(
                 f"sample portal serving {len(portal.articles)} records at {server.base_url}; profile {profile_path}"
             )
+            if settings.get("LOG_FILE"):
+                print(f"crawling sample; log: {settings.get('LOG_FILE')}", file=sys.stderr)
             stats, status = run_crawl(settings, {"site": str(profile_path)})
     print_summary("sample", stats, status)
     url = engine.url.render_as_string(hide_password=False)
@@ -772,6 +808,9 @@ def build_parser() -> argparse.ArgumentParser:
         "-s", "--set", action="append", metavar="NAME=VALUE", help="override a Scrapy setting"
     )
     demo.set_defaults(func=cmd_demo)
+    from crawler.web.cli import add_parser as add_web_parser
+
+    add_web_parser(sub)
     return parser
 
 

@@ -35,6 +35,12 @@ def test_demo_serves_the_sample_portal_and_crawls_it(db, database_url, tmp_path)
     n = len(TRUTH["articles"])
     assert f"{n} new, 0 updated" in result.stdout
     assert f"{n} articles of site 'sample'" in result.stdout
+    # the two broken channels, in words; and no progress when the output is not a terminal
+    assert (
+        "\n  alert: 2 errors (limit 0, setting SPIDERMON_MAX_ERRORS): channel gsgg replied with "
+        "broken JSON, channel tzgg with an HTML page\n"
+    ) in result.stdout
+    assert "\x1b" not in result.stdout + result.stderr and "━" not in result.stderr
 
 
 def test_demo_on_the_embedded_default_needs_no_server(tmp_path):

@@ -71,7 +71,10 @@ def test_run_record_keeps_stats_and_every_record_that_was_not_stored(
         issues = conn.execute(select(CrawlIssue.kind, CrawlIssue.url, CrawlIssue.reason)).all()
     # finished, but the two broken channels logged errors: the error monitor flags the run
     assert run.status == "degraded" and run.finish_reason == "finished" and run.finished_at
-    assert len(run.alerts) == 1 and "'log_count/ERROR'" in run.alerts[0]
+    assert run.alerts == [
+        "2 errors (limit 0, setting SPIDERMON_MAX_ERRORS): channel gsgg replied with broken "
+        "JSON, channel tzgg with an HTML page"
+    ]
     assert run.stats["govcrawl/items/new"] == len(TRUTH["articles"])
     assert run.stats["govcrawl/items/dropped/missing_title"] == 1
     assert run.stats["govcrawl/items/dropped/missing_published_at"] == 1

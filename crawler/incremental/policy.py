@@ -81,6 +81,9 @@ class Memory:
     # every key a listing named lately that no run could store (an invalid record, a page that
     # failed): fetched again, but no news — it does not keep a channel paging
     unstored: frozenset[str] = frozenset()
+    # keys whose page answered "gone" (404/410) before any run stored them, lately: not asked
+    # again until the report is old (a page that never existed is reported once, not each run)
+    gone: frozenset[str] = frozenset()
 
     def channel(self, code: str) -> ChannelMemory:
         return self.channels.get(code, ChannelMemory())
@@ -291,6 +294,8 @@ class RunPolicy:
             self._retried.setdefault(channel, set()).add(key)
         if self.full:
             verdict = EntryVerdict(True, "full")
+        elif known is None and key in self.memory.gone:
+            verdict = EntryVerdict(False, "gone")  # reported lately: once is enough
         elif known is None:
             verdict = EntryVerdict(True, "retry" if self._is_retry(key) else "new")
         elif known.withdrawn:

@@ -67,8 +67,9 @@ def load_memory(engine: Any, site: str, now: datetime) -> Memory:
         retry: dict[str, set[str]] = {}
         unstored: set[str] = set()
         recent = now - timedelta(days=RETRY_DAYS)
-        for key, channel in conn.execute(
-            select(CrawlIssue.article_key, CrawlIssue.channel)
+        gone: set[str] = set()
+        for key, channel, kind in conn.execute(
+            select(CrawlIssue.article_key, CrawlIssue.channel, CrawlIssue.kind)
             .where(CrawlIssue.site == site, CrawlIssue.article_key.is_not(None))
             .where(CrawlIssue.created_at >= recent)
             .where(
@@ -77,6 +78,9 @@ def load_memory(engine: Any, site: str, now: datetime) -> Memory:
                 )
             )
         ):
+            if kind == "gone":
+                gone.add(key)
+                continue
             unstored.add(key)
             if channel:
                 retry.setdefault(channel, set()).add(key)
@@ -85,7 +89,8 @@ def load_memory(engine: Any, site: str, now: datetime) -> Memory:
         channels=channels,
         rosters={c: frozenset(keys) for c, keys in rosters.items()},
         retry={c: frozenset(keys) for c, keys in retry.items()},
-        unstored=frozenset(unstored),
+        unstored=frozenset(unstored - gone),
+        gone=frozenset(gone),
     )
 
 

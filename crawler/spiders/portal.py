@@ -150,7 +150,10 @@ class PortalSpider(scrapy.Spider):
     def note_entry(self, entry: ListingEntry, channel: Channel) -> bool:
         """Hand a listed entry to the policy; True when the run fetches it (from the listing or
         its page), False when an earlier run stored it exactly as it is listed now."""
-        verdict = self.policy.entry(channel.code, self.entry_key(entry), listing_fingerprint(entry))
+        url = canonicalize_url(entry.url, self.profile.base_url) if entry.url else None
+        verdict = self.policy.entry(
+            channel.code, self.entry_key(entry), listing_fingerprint(entry), url
+        )
         if verdict.reason == "repeat" and not verdict.fetch:
             self.crawler.stats.inc_value("govcrawl/listing/overlap")  # listed twice in a run
         elif not verdict.fetch:
@@ -187,14 +190,20 @@ class PortalSpider(scrapy.Spider):
                 yield from self.handle_entry(entry, channel)
 
     def handle_entry(self, entry: ListingEntry, channel: Channel) -> Iterator[Any]:
-        """An entry to fetch: its page when the listing has no body and the page is on the
-        profile's origin, else an item from the listing alone."""
+        """An entry to fetch: its page when the listing has no body (or the article was
+        withdrawn) and the page is on the profile's origin, else an item from the listing alone."""
         for problem in entry.problems:
             self.crawler.stats.inc_value(f"govcrawl/listing/bad_field/{problem}")
             self.logger.warning("record %s (%s): field %r is unreadable; ignored",
                                 entry.platform_id, entry.url, problem)  # fmt: skip
         needs_page = body_is_empty(entry.body_html) and entry.url and not entry.external
         if needs_page and self.may_fetch(entry.url):
+            yield self.article_request(entry.url, entry, channel)
+            return
+        if self.withdrawn(entry) and entry.url and not entry.external and self.may_fetch(entry.url):
+            # withdrawn, and listed with its body: only its page can say it is back (a portal's
+            # search index goes on listing articles whose page it deleted); the listing stays
+            # the source of what is stored
             yield self.article_request(entry.url, entry, channel)
             return
         if needs_page:  # never requested: only the profile's origin is
@@ -207,10 +216,18 @@ class PortalSpider(scrapy.Spider):
             self.crawler.stats.inc_value("govcrawl/listing/external")
         yield self.item_from(entry, channel, page=None)
 
+    def withdrawn(self, entry: ListingEntry) -> bool:
+        """True when an earlier run withdrew the article the entry names."""
+        key = self.entry_key(entry)
+        known = self.policy.memory.articles.get(key) if key is not None else None
+        return known is not None and known.withdrawn
+
     def listing_page_done(
         self, channel: Channel, total: int | None, page_size: int, last: bool = False
     ) -> bool:
         """A listing page went through :meth:`note_entry`; True when paging should go on."""
+        if total is not None:  # what the portal says the channel holds (progress, run record)
+            self.crawler.stats.set_value(f"govcrawl/listing/total/{channel.code}", total)
         decision = self.policy.page_listed(
             channel.code, total, page_size, last=last, max_pages=self.max_pages
         )
@@ -329,11 +346,11 @@ class PortalSpider(scrapy.Spider):
             answer(PageAnswer.FAILED)
             return
         page = extract_article(text, response.url)
-        if body_is_empty(page.body_html) and (entry is None or body_is_empty(entry.body_html)):
+        listing_body = entry is not None and not body_is_empty(entry.body_html)
+        if body_is_empty(page.body_html) and (not listing_body or is_not_found_page(text)):
             if is_not_found_page(text):
-                self.gone(
-                    response.url, key, purpose, f"a 'page not found' page (HTTP {response.status})"
-                )
+                self.gone(response.url, key, purpose,
+                          f"a 'page not found' page (HTTP {response.status})", entry)  # fmt: skip
                 return
             # an error page served with 200 ("系统繁忙"), or a page whose layout changed: storing
             # the listing's title with an empty body would hide the article from every later run
@@ -346,13 +363,16 @@ class PortalSpider(scrapy.Spider):
             return  # re-checked: the same page as last time
         if purpose == "fetch":
             answer(PageAnswer.OK, page_hash)
-        stats = self.crawler.stats
-        stats.inc_value(f"govcrawl/body/extractor/{page.body_extractor}")
-        for field, how in page.provenance.items():
-            stats.inc_value(f"govcrawl/extractor/{field}/{how}")
-        for repair in page.repairs:
-            stats.inc_value(f"govcrawl/page/repaired/{repair}")
-        item = self.item_from(entry, channel, page=page, url=response.url)
+        if listing_body:  # a withdrawn article's page, asked whether it is back: it is
+            item = self.item_from(entry, channel, page=None, url=response.url)
+        else:
+            stats = self.crawler.stats
+            stats.inc_value(f"govcrawl/body/extractor/{page.body_extractor}")
+            for field, how in page.provenance.items():
+                stats.inc_value(f"govcrawl/extractor/{field}/{how}")
+            for repair in page.repairs:
+                stats.inc_value(f"govcrawl/page/repaired/{repair}")
+            item = self.item_from(entry, channel, page=page, url=response.url)
         item["etag"] = (response.headers.get("ETag") or b"").decode("latin-1") or None
         item["last_modified"] = (response.headers.get("Last-Modified") or b"").decode(
             "latin-1"
@@ -362,15 +382,29 @@ class PortalSpider(scrapy.Spider):
             item["platform_id"] = platform_id_of(key)  # the same article, not a new one
         yield item
 
-    def gone(self, url: str, key: str | None, purpose: str, reason: str) -> None:
-        """An article's own page says it is gone: withdrawn, if govcrawl had stored it."""
-        known = key is not None and key in self.policy.memory.articles
-        if known:
-            self.policy.page_answered(key, PageAnswer.GONE, purpose=purpose)  # type: ignore[arg-type]
-            self.crawler.stats.inc_value("govcrawl/pages/gone")
-            self.logger.warning("article %s is gone (%s): marked withdrawn", url, reason)
+    def gone(
+        self,
+        url: str,
+        key: str | None,
+        purpose: str,
+        reason: str,
+        entry: ListingEntry | None = None,
+    ) -> None:
+        """An article's own page says it is gone (404, 410, a "page not found" page): withdrawn
+        if govcrawl had stored it, else reported as gone. Neither is an error: the portal
+        answered, and what it said is kept."""
+        known = self.policy.memory.articles.get(key) if key is not None else None
+        if known is None:
+            # with its key, not its channel: a later run that lists it asks its page again (it
+            # may have been published late), without holding the channel's paging for it
+            self.report("gone", url, reason, entry, level="warning")
+            return
+        self.policy.page_answered(key, PageAnswer.GONE, purpose=purpose)  # type: ignore[arg-type]
+        self.crawler.stats.inc_value("govcrawl/pages/gone")
+        if known.withdrawn:
+            self.logger.info("article %s is still gone (%s)", url, reason)
         else:
-            self.report("gone", url, reason, level="warning")
+            self.logger.warning("article %s is gone (%s): marked withdrawn", url, reason)
 
     def item_from(
         self,
@@ -426,10 +460,12 @@ class PortalSpider(scrapy.Spider):
         entry = request.cb_kwargs.get("entry") if is_page else None
         channel = request.cb_kwargs.get("channel") if entry is not None else None
         key, purpose = self._known_key(request, entry) if is_page else (None, "fetch")
+        listing_channel = request.cb_kwargs.get("channel") if not is_page else None
+        if isinstance(listing_channel, Channel):
+            self.listing_failed(listing_channel)  # a listing page failed: nothing concluded
         if response is not None and response.status in GONE_STATUSES and is_page:
-            if key is not None and key in self.policy.memory.articles:
-                self.gone(request.url, key, purpose, reason)
-                return
+            self.gone(request.url, key, purpose, reason, entry)
+            return
         if key is not None:
             self.policy.page_answered(key, PageAnswer.FAILED, purpose=purpose)
         if response is not None and is_challenge_page(getattr(response, "text", "")):
