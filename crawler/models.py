@@ -9,7 +9,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, MetaData, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import DateTime
@@ -189,3 +201,59 @@ class CrawlIssue(Base):
     channel: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+
+class Watch(Base):
+    """A saved search (terms + filters of ``crawler.search``) whose new matches are sent to a
+    webhook and/or an e-mail address after each run (``crawler/watches.py``)."""
+
+    __tablename__ = "watches"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    # the search text, as `govcrawl search` takes it
+    query: Mapped[str] = mapped_column(Text)
+    # the fields of crawler.search.Filters that differ from their defaults
+    filters: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    # only articles first stored after this are news to the watch
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    enabled: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+
+
+class WatchHit(Base):
+    """An article new to a watch, and where its delivery stands."""
+
+    __tablename__ = "watch_hits"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    watch_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("watches.id", ondelete="CASCADE"))
+    article_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    # the run at whose end it was found
+    run_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("crawl_runs.id", ondelete="SET NULL"), index=True
+    )
+    matched_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    # the Idempotency-Key of the delivery that carries it, fixed at its first attempt: a retry
+    # resends the same hits under the same key, so a receiver can drop what it already has
+    delivery_key: Mapped[str | None] = mapped_column(Text)
+    # per target, when it accepted the hit (2xx, SMTP accept); delivered when every target has
+    webhook_sent_at: Mapped[datetime | None] = mapped_column(TZ)
+    emailed_at: Mapped[datetime | None] = mapped_column(TZ)
+    delivered_at: Mapped[datetime | None] = mapped_column(TZ)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("watch_id", "article_id"),
+        # what each run's delivery reads: the undelivered hits of a watch
+        Index(
+            "ix_watch_hits_pending",
+            "watch_id",
+            "id",
+            postgresql_where=text("delivered_at IS NULL"),
+        ),
+    )

@@ -5,7 +5,24 @@ nowhere else; every component reads its knobs from ``crawler.settings``.
 """
 
 import os
+import sys
 from pathlib import Path
+
+
+def _env_number(name: str, default: str, kind: type = int, low: float = 0) -> "int | float":
+    """A number from the environment; a bad one stops the program with one line (exit 2), not
+    a traceback from deep inside an import."""
+    raw = os.environ.get(name, default)
+    try:
+        value = kind(raw)
+        if not value >= low or value == float("inf"):  # also NaN and infinity
+            raise ValueError
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        print(f"govcrawl: {name}={raw!r} must be {what} of at least {low:g}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return value
+
 
 BOT_NAME = "govcrawl"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -88,6 +105,9 @@ EXTENSIONS = {
     # the stats, the run recorder writes stats, alerts and status to crawl_runs
     "crawler.incremental.extension.IncrementalKeeper": 50,
     "spidermon.contrib.scrapy.extensions.Spidermon": 60,
+    # keyword watches: new matches of saved searches, sent once (crawler/watches.py); before
+    # the recorder, so its govcrawl/watches/* counts are in the run record
+    "crawler.watches.WatchDelivery": 90,
     "crawler.runs.CrawlRunRecorder": 100,
 }
 
@@ -101,11 +121,29 @@ SPIDERMON_UNWANTED_HTTP_CODES_MAX_COUNT = 10  # responses with one of those code
 SPIDERMON_MAX_DOWNLOADER_EXCEPTIONS = 10  # timeouts, refused or reset connections
 GOVCRAWL_MAX_BLOCKED_PAGES = 0  # pages that were a JS challenge instead of the article
 GOVCRAWL_MAX_DROPPED_SHARE = 0.05  # items dropped by validation, as a share of all items
+# listed articles whose page was gone (404) before they were stored, as a share of the article
+# pages fetched: each is reported once as "gone", not as an error; many at once is an alert
+GOVCRAWL_MAX_GONE_SHARE = 0.05
 # notifications when a check fails; both off unless set
 GOVCRAWL_NOTIFY_WEBHOOK = os.environ.get("GOVCRAWL_NOTIFY_WEBHOOK", "")  # JSON POST
 # e-mail through Spidermon's SendSmtpEmail: also SPIDERMON_SMTP_USER/PASSWORD/PORT, _EMAIL_SENDER
 SPIDERMON_SMTP_HOST = os.environ.get("SPIDERMON_SMTP_HOST", "")
 SPIDERMON_EMAIL_TO = [a for a in os.environ.get("SPIDERMON_EMAIL_TO", "").split(",") if a]
+# --- keyword watches (crawler/watches.py, `govcrawl watch`) ---------------------------------
+# Webhooks are POSTed with the notification's timeout, GOVCRAWL_NOTIFY_TIMEOUT (default 10 s);
+# e-mails go through this SMTP server (no host: e-mail hits wait, with the error, until set).
+GOVCRAWL_SMTP_HOST = os.environ.get("GOVCRAWL_SMTP_HOST", "")
+GOVCRAWL_SMTP_PORT = _env_number("GOVCRAWL_SMTP_PORT", "25", int, 1)
+GOVCRAWL_SMTP_USER = os.environ.get("GOVCRAWL_SMTP_USER", "")
+GOVCRAWL_SMTP_PASSWORD = os.environ.get("GOVCRAWL_SMTP_PASSWORD", "")
+GOVCRAWL_SMTP_STARTTLS = os.environ.get("GOVCRAWL_SMTP_STARTTLS", "0") not in ("0", "false", "")
+GOVCRAWL_SMTP_SENDER = os.environ.get("GOVCRAWL_SMTP_SENDER", "govcrawl@localhost")
+GOVCRAWL_SMTP_TIMEOUT = 30.0
+# Articles per webhook POST or e-mail at most: a run that finds more sends several.
+GOVCRAWL_WATCH_BATCH = 200
+# Live progress on stderr (crawler/progress.py): `govcrawl crawl` and `demo` turn it on when
+# stderr is a terminal.
+GOVCRAWL_PROGRESS = False
 # Rows per upsert batch, and the longest time an item waits in the buffer.
 GOVCRAWL_STORE_BATCH_SIZE = 500
 GOVCRAWL_STORE_FLUSH_SECONDS = 5.0
@@ -118,5 +156,5 @@ LOG_FORMATTER = "crawler.logformatter.GovcrawlLogFormatter"
 # Every run started by `govcrawl crawl` or the scheduler logs to its own file,
 # GOVCRAWL_HOME/logs/<site>/<start time>.log. Before a run starts, its site's folder keeps the
 # newest GOVCRAWL_LOG_KEEP_RUNS files, none older than GOVCRAWL_LOG_KEEP_DAYS (0: no limit).
-GOVCRAWL_LOG_KEEP_RUNS = int(os.environ.get("GOVCRAWL_LOG_KEEP_RUNS", "200"))
-GOVCRAWL_LOG_KEEP_DAYS = float(os.environ.get("GOVCRAWL_LOG_KEEP_DAYS", "90"))
+GOVCRAWL_LOG_KEEP_RUNS = _env_number("GOVCRAWL_LOG_KEEP_RUNS", "200", int)
+GOVCRAWL_LOG_KEEP_DAYS = _env_number("GOVCRAWL_LOG_KEEP_DAYS", "90", float)

@@ -71,7 +71,8 @@ def db(migrated_engine: Engine) -> Engine:
     with migrated_engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE articles, article_versions, channel_states, crawl_runs, crawl_issues "
+                "TRUNCATE articles, article_versions, channel_states, crawl_runs, crawl_issues, "
+                "watches, watch_hits "
                 "RESTART IDENTITY CASCADE"
             )
         )

@@ -72,6 +72,17 @@ CASES = [
     (["show", "99999999999999999999999"], BAD, "no article"),
     (["show", "-1"], BAD, "no article '-1'"),
     (["show", NOT_UTF8], BAD, "not UTF-8"),
+    (["watch"], BAD, "required: watch_command"),
+    (["watch", "add", "x", "病虫害", "--webhook", "ftp://e.org/h"], BAD, "give an http(s) URL"),
+    (["watch", "add", "x", "，。", "--webhook", "http://e.org/h"], BAD, "nothing to search for"),
+    (["watch", "add", "x", "病虫害"], BAD, "give --webhook URL and/or --email"),
+    (["watch", "add", "x", "病虫害", "--email", "notanemail"], BAD, "not an e-mail address"),
+    (["watch", "remove", "nosuch"], BAD, "no watch named 'nosuch'"),
+    (["watch", "test", "nosuch"], BAD, "no watch named 'nosuch'"),
+    (["watch", "list", "--format", "xml"], BAD, "invalid choice"),
+    (["web", "--port", "99999"], BAD, "not between 1 and 65535"),
+    (["web", "--port", "abc"], BAD, "invalid int value"),
+    (["web", "--host", "0.0.0.0"], BAD, "needs GOVCRAWL_WEB_TOKEN"),
     (["search"], BAD, "required: text"),
     (["search", "，。"], BAD, "nothing to search for"),
     (["search", "病" * 30_000], BAD, "at most 200"),
@@ -222,3 +233,27 @@ def _with_func(parser, command, func):
     (sub,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     sub.choices[command].set_defaults(func=func)
     return parser
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("GOVCRAWL_LOG_KEEP_RUNS", "abc"),
+        ("GOVCRAWL_LOG_KEEP_RUNS", "-3"),
+        ("GOVCRAWL_LOG_KEEP_DAYS", "nan"),
+        ("GOVCRAWL_LOG_KEEP_DAYS", "inf"),
+        ("GOVCRAWL_SMTP_PORT", "0"),
+    ],
+)
+def test_a_bad_number_in_the_environment_is_one_line_and_exit_2(name, value, tmp_path):
+    env = {**os.environ, name: value, "GOVCRAWL_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "profiles"], env=env, capture_output=True,
+        text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"govcrawl: {name}={value!r} must be "
+        + ("a whole number" if name != "GOVCRAWL_LOG_KEEP_DAYS" else "a number")
+        + f" of at least {1 if name == 'GOVCRAWL_SMTP_PORT' else 0}"
+    ]

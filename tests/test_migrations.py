@@ -37,6 +37,8 @@ def test_migrate_is_idempotent_and_downgrade_removes_everything(database_url):
             "channel_states",
             "crawl_runs",
             "crawl_issues",
+            "watches",
+            "watch_hits",
         } <= set(inspect(scoped).get_table_names(schema="mig_check"))
         cfg = alembic_config()
         with scoped.begin() as conn:
