@@ -445,6 +445,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
     import time
 
     from crawler import query
+    from crawler.runs import run_over
 
     engine = _query_engine(args)
     record, _ = query.run(engine, args.run_id)
@@ -463,33 +464,11 @@ def cmd_logs(args: argparse.Namespace) -> int:
                 sys.stdout.flush()
             if not args.follow:
                 return 0
-            gone = _run_over(query.run(engine, args.run_id)[0])
+            gone = run_over(query.run(engine, args.run_id)[0])
             if gone is not None:
                 sys.stdout.write(log.read())
                 return 0 if not gone else _fail(gone, EXIT_ERROR)
             time.sleep(0.5)
-
-
-def _run_over(record: dict[str, Any]) -> str | None:
-    """None while the run goes on; "" when it ended; why to stop following when its process
-    is gone without ending it (killed: the next run of the site on this host marks it
-    failed, see crawler.runs.close_vanished_runs)."""
-    import socket
-
-    from crawler.database import process_alive
-
-    if record["finished_at"] is not None or record["status"] not in ("queued", "running"):
-        return ""
-    pid, host = record["pid"], record["hostname"]
-    if (
-        record["status"] == "running"
-        and pid
-        and host == socket.gethostname()
-        and not process_alive(pid)
-    ):
-        return (f"run {record['id']} is still marked running, but its process {pid} is gone "
-                "(killed?); stopped following")  # fmt: skip
-    return None
 
 
 def cmd_sites(args: argparse.Namespace) -> int:
@@ -545,7 +524,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 def _filters(args: argparse.Namespace) -> Any:
     """The search filters of the command line; a channel may be given by code or by name."""
-    from crawler.profiles import ProfileError, list_profiles
+    from crawler.profiles import ProfileError, channel_code, list_profiles
     from crawler.search import Filters
 
     channel = args.channel
@@ -554,15 +533,7 @@ def _filters(args: argparse.Namespace) -> Any:
             profiles = list_profiles(_settings(args).get("GOVCRAWL_PROFILES_DIR"))
         except ProfileError:
             profiles = []
-        named = {
-            c.code
-            for p in profiles
-            if not args.site or p.name == args.site
-            for c in p.channels
-            if c.name == channel
-        }
-        if len(named) == 1:
-            channel = named.pop()
+        channel = channel_code(profiles, channel, args.site)
     return Filters(
         site=args.site,
         channel=channel,

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,7 @@ class SiteRunner:
             return "skipped"  # the daemon is stopping: start nothing new
         with site_lock(self.engine, site) as locked:
             if locked:
-                return self._run_locked(site, profile_path, trigger)
+                return self.run_locked(site, profile_path, trigger)
             reason = (
                 f"skipped: another crawl of this site is running: {lock_holder(self.engine, site)}"
             )
@@ -94,10 +94,20 @@ class SiteRunner:
             logger.warning("crawl %s: %s", site, reason)
             return "skipped"
 
-    def _run_locked(self, site: str, profile_path: str, trigger: str) -> str:
+    def run_locked(
+        self,
+        site: str,
+        profile_path: str,
+        trigger: str,
+        on_recorded: Callable[[int], None] | None = None,
+    ) -> str:
+        """Crawl ``site`` in a child process; the caller holds the site's lock. ``on_recorded``
+        hears the run id as soon as the run is recorded (the web's "run now" answers with it)."""
         log_file = self.log_path(site)
         run_id = self._record(site=site, spider="portal", status="queued", trigger=trigger,
                               log_path=str(log_file), hostname=socket.gethostname())  # fmt: skip
+        if on_recorded is not None:
+            on_recorded(run_id)
         cmd = [sys.executable, "-m", "crawler.cli", "crawl", profile_path,
                "--log-file", str(log_file), "-s", f"GOVCRAWL_RUN_ID={run_id}"]  # fmt: skip
         logger.info("crawl %s: run %d starting, log %s", site, run_id, log_file)

@@ -47,7 +47,7 @@ def lock_holder(engine: Engine, site: str) -> str:
     """Who crawls ``site`` now, for a message: its newest queued or running run."""
     with engine.connect() as conn:
         run = conn.execute(
-            select(CrawlRun.id, CrawlRun.status, CrawlRun.pid, CrawlRun.hostname)
+            select(CrawlRun.id, CrawlRun.status, CrawlRun.pid, CrawlRun.hostname, CrawlRun.trigger)
             .where(CrawlRun.site == site, CrawlRun.status.in_(("queued", "running")))
             .order_by(CrawlRun.id.desc())
             .limit(1)
@@ -55,7 +55,8 @@ def lock_holder(engine: Engine, site: str) -> str:
     if run is None:
         return "another process (its run is not recorded yet)"
     if run.status == "queued":
-        return f"run {run.id} (queued by the scheduler on host {run.hostname or '?'})"
+        by = {"scheduler": "the scheduler", "web": "the web app"}.get(run.trigger, run.trigger)
+        return f"run {run.id} (queued by {by} on host {run.hostname or '?'})"
     return f"run {run.id} (pid {run.pid or '?'} on host {run.hostname or '?'})"
 
 

@@ -535,3 +535,17 @@ def list_profiles(profiles_dir: str | Path, only: Iterable[str] = ()) -> Profile
             ]
     good = tuple(p for p in loaded if len(files[p.name]) == 1)
     return ProfileSet(profiles=good, errors=tuple(errors))
+
+
+def channel_code(profiles: Iterable[SiteProfile], channel: str, site: str | None = None) -> str:
+    """A channel given by its code or by its name (``病虫预报``) in the profiles (of ``site``
+    only, when given): the code when exactly one channel has that name, else ``channel`` as
+    given."""
+    named = {
+        c.code
+        for p in profiles
+        if not site or p.name == site
+        for c in p.channels
+        if c.name == channel
+    }
+    return named.pop() if len(named) == 1 else channel

@@ -232,3 +232,21 @@ class CrawlRunRecorder:
             logger.exception("could not write the record of crawl run %d", self.run_id)
             raise
         logger.info("crawl run %d %s (%s)", self.run_id, status, reason)
+
+
+def run_over(record: dict[str, Any]) -> str | None:
+    """None while the run goes on; "" when it ended; why to stop following when its process
+    is gone without ending it (killed: the next run of the site on this host marks it
+    failed, see crawler.runs.close_vanished_runs)."""
+    if record["finished_at"] is not None or record["status"] not in ("queued", "running"):
+        return ""
+    pid, host = record["pid"], record["hostname"]
+    if (
+        record["status"] == "running"
+        and pid
+        and host == socket.gethostname()
+        and not process_alive(pid)
+    ):
+        return (f"run {record['id']} is still marked running, but its process {pid} is gone "
+                "(killed?); stopped following")  # fmt: skip
+    return None

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
-from crawler.web import articles, errors, feeds, runs, search, sites
+from crawler.web import articles, errors, feeds, runs, search, sites, watches
 from crawler.web.catalog import ProfileCatalog
 from crawler.web.launch import RunLauncher
 from crawler.web.render import STATIC, make_templates
@@ -69,8 +69,9 @@ def create_app(
     state.launcher = launcher
     state.templates = make_templates()
     state.nav = list(NAV)
+    state.nav.append(watches.NAV)
     errors.install(app)
-    for module in (sites, runs, search, articles, feeds):
+    for module in (sites, runs, search, articles, feeds, watches):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if token:

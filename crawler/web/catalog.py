@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from crawler.profiles import ProfileSet, SiteProfile, list_profiles
+from crawler.profiles import ProfileSet, SiteProfile, channel_code, list_profiles
 
 
 class ProfileCatalog:
@@ -44,11 +44,4 @@ class ProfileCatalog:
 
     def channel_code(self, channel: str, site: str | None) -> str:
         """A channel given by code or by its name in a profile, as ``govcrawl search`` takes it."""
-        named = {
-            c.code
-            for p in self.profiles()
-            if not site or p.name == site
-            for c in p.channels
-            if c.name == channel
-        }
-        return named.pop() if len(named) == 1 else channel
+        return channel_code(self.profiles(), channel, site)

@@ -28,19 +28,6 @@ class SiteBusy(RuntimeError):
     """Another crawl of the site holds its lock; the message names it."""
 
 
-class _Runner(SiteRunner):
-    """SiteRunner that tells the web request its run id as soon as the run is recorded."""
-
-    def __init__(self, *args: Any, started: queue.Queue[int | BaseException]) -> None:
-        super().__init__(*args)
-        self.started = started
-
-    def _record(self, **values: Any) -> int:
-        run_id = super()._record(**values)
-        self.started.put(run_id)
-        return run_id
-
-
 class RunLauncher:
     def __init__(self, engine: Engine, home: str | Path, timeout: float, kill_grace: float) -> None:
         self.engine = engine
@@ -53,7 +40,7 @@ class RunLauncher:
     def start(self, site: str, profile_path: str) -> int:
         """Start a crawl of ``site`` now; its run id. SiteBusy when the site is being crawled."""
         started: queue.Queue[int | BaseException] = queue.Queue()
-        runner = _Runner(self.engine, self.home, self.timeout, self.kill_grace, started=started)
+        runner = SiteRunner(self.engine, self.home, self.timeout, self.kill_grace)
         thread = threading.Thread(
             target=self._crawl,
             args=(runner, site, profile_path, started),
@@ -71,14 +58,14 @@ class RunLauncher:
         return outcome
 
     def _crawl(
-        self, runner: _Runner, site: str, profile_path: str, started: queue.Queue[Any]
+        self, runner: SiteRunner, site: str, profile_path: str, started: queue.Queue[Any]
     ) -> None:
         try:
             with site_lock(self.engine, site) as locked:
                 if not locked:
                     started.put(SiteBusy(busy_message(self.engine, site)))
                     return
-                status = runner._run_locked(site, profile_path, TRIGGER)
+                status = runner.run_locked(site, profile_path, TRIGGER, on_recorded=started.put)
                 logger.info("run now of %s: %s", site, status)
         except BaseException as exc:  # the request waiting for the run id must hear of it
             logger.exception("run now of %s failed", site)

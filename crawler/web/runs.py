@@ -157,13 +157,13 @@ def api_run_log(request: Request, run_id: int) -> PlainTextResponse:
 
 def _over(engine: Engine, run_id: int) -> str | None:
     """None while the run goes on, else why following ends (``govcrawl logs -f``'s rule)."""
-    from crawler.cli import _run_over
+    from crawler.runs import run_over
 
     try:
         record, _ = query.run(engine, run_id)
     except query.QueryError:
         return f"run {run_id} is no longer recorded"
-    return _run_over(record)
+    return run_over(record)
 
 
 @router.get(

@@ -168,7 +168,13 @@ class TokenGate:
 
 
 def _same_origin(headers: dict[str, str]) -> bool:
-    """A state-changing request with a cookie must come from a page of this app."""
+    """A state-changing request with a cookie must come from a page of this app. A browser
+    says so in ``Sec-Fetch-Site`` (a header no page can set); with ``Referrer-Policy:
+    no-referrer`` it sends ``Origin: null`` even from the app's own pages, so ``null`` alone
+    decides nothing. Without either header (not a browser), the Origin must be this host."""
+    fetch_site = headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site == "same-origin"
     origin = headers.get("origin")
     if not origin or origin == "null":
         return origin is None
