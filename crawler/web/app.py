@@ -1,8 +1,8 @@
 """``create_app``: the ASGI app of ``govcrawl web`` (FastAPI, server-rendered Jinja2 pages).
 
 Every page is also JSON under /api/ (OpenAPI schema at /api/openapi.json). Pages and API read
-through a read-only connection (``postgresql_readonly``): the one write is "run now", which
-exists only with a token."""
+through a read-only connection (``postgresql_readonly``): the writes — "run now" and adding or
+removing a watch — exist only with a token."""
 
 from __future__ import annotations
 
