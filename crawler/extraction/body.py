@@ -98,23 +98,20 @@ _CHROME_CLASS = re.compile(
 # A sidebar entry: a title cut with "..." and a MM-DD date.
 _SIDEBAR_ENTRY = re.compile(r"(\.\.\.|…)\s*\d{2}-\d{2}\s*$")
 
-_cleaner = Cleaner(
-    scripts=True,
-    javascript=True,
-    comments=True,
-    style=True,
-    inline_style=True,
-    links=True,
-    meta=True,
-    page_structure=True,
-    processing_instructions=True,
-    embedded=True,
-    frames=True,
-    forms=True,
-    annoying_tags=True,
-    remove_unknown_tags=False,
-    safe_attrs_only=True,
-)
+
+def html_cleaner(**overrides: object) -> Cleaner:
+    """The sanitiser of stored HTML: scripts, styles, event handlers, frames, forms and
+    ``javascript:`` URLs go; ``overrides`` tighten it (the web app also drops images)."""
+    options: dict[str, object] = {
+        "scripts": True, "javascript": True, "comments": True, "style": True,
+        "inline_style": True, "links": True, "meta": True, "page_structure": True,
+        "processing_instructions": True, "embedded": True, "frames": True, "forms": True,
+        "annoying_tags": True, "remove_unknown_tags": False, "safe_attrs_only": True,
+    }  # fmt: skip
+    return Cleaner(**{**options, **overrides})
+
+
+_cleaner = html_cleaner()
 
 
 @dataclass

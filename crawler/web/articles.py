@@ -9,12 +9,12 @@ from urllib.parse import urlsplit
 
 import lxml.html
 from fastapi import APIRouter, Request
-from lxml_html_clean import Cleaner
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from crawler import query
+from crawler.extraction.body import html_cleaner
 from crawler.models import Article, ArticleVersion
 from crawler.web import diff
 from crawler.web.errors import id_of
@@ -34,24 +34,7 @@ EXTRA_LABELS = {
     "column_name": "栏目",
 }
 
-_cleaner = Cleaner(
-    scripts=True,
-    javascript=True,
-    comments=True,
-    style=True,
-    inline_style=True,
-    links=True,
-    meta=True,
-    page_structure=True,
-    processing_instructions=True,
-    embedded=True,
-    frames=True,
-    forms=True,
-    annoying_tags=True,
-    remove_unknown_tags=True,
-    safe_attrs_only=True,
-    kill_tags=["img", "svg", "math", "template"],
-)
+_cleaner = html_cleaner(remove_unknown_tags=True, kill_tags=["img", "svg", "math", "template"])
 
 
 def web_url(url: Any) -> str | None:
