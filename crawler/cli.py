@@ -789,6 +789,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from crawler.database import DatabaseError
+    from crawler.platforms import PlatformError
     from crawler.profiles import ProfileError
     from crawler.query import QueryError
     from crawler.search import SearchError
@@ -803,7 +804,7 @@ def main(argv: list[str] | None = None) -> int:
         return code
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
-    except (UsageError, DatabaseError, ProfileError, QueryError, SearchError) as exc:
+    except (UsageError, DatabaseError, ProfileError, QueryError, SearchError, PlatformError) as exc:
         return _fail(str(exc))  # one clear line, never a traceback
     except KeyboardInterrupt:
         return _fail("interrupted", 130)

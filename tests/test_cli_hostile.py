@@ -257,3 +257,21 @@ def test_a_bad_number_in_the_environment_is_one_line_and_exit_2(name, value, tmp
         + ("a whole number" if name != "GOVCRAWL_LOG_KEEP_DAYS" else "a number")
         + f" of at least {1 if name == 'GOVCRAWL_SMTP_PORT' else 0}"
     ]
+
+
+def test_a_platform_module_that_cannot_be_imported_is_one_line_and_exit_2(tmp_path):
+    profile = tmp_path / "x.toml"
+    profile.write_text(
+        'name = "x"\nbase_url = "https://x.gov.cn"\nplatform = "trs"\n[[channels]]\ncode = "a/b"\n',
+        encoding="utf-8",
+    )
+    env = {**os.environ, "GOVCRAWL_PLATFORM_MODULES": "nosuch_mod", "GOVCRAWL_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "extract", str(profile)], env=env,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "govcrawl: platform module 'nosuch_mod' (GOVCRAWL_PLATFORM_MODULES) cannot be "
+        "imported: No module named 'nosuch_mod'"
+    ]

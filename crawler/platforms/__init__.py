@@ -20,6 +20,10 @@ BUILT_IN = ("crawler.platforms.querylist", "crawler.platforms.jcms", "crawler.pl
 _registry: dict[str, type[Platform]] = {}
 
 
+class PlatformError(ValueError):
+    """A platform module that cannot be loaded; the message names it."""
+
+
 def register(cls: type[Platform]) -> type[Platform]:
     """Class decorator: make a platform known by its ``name``."""
     _registry[cls.name] = cls
@@ -32,7 +36,12 @@ def load(modules: Iterable[str] = ()) -> None:
     from crawler import settings
 
     for module in (*BUILT_IN, *settings.GOVCRAWL_PLATFORM_MODULES, *modules):
-        importlib.import_module(module)
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise PlatformError(
+                f"platform module {module!r} (GOVCRAWL_PLATFORM_MODULES) cannot be imported: {exc}"
+            ) from exc
 
 
 def names() -> list[str]:
@@ -47,4 +56,4 @@ def get(name: str) -> type[Platform]:
     return _registry[name]
 
 
-__all__ = ["Platform", "get", "load", "names", "register"]
+__all__ = ["Platform", "PlatformError", "get", "load", "names", "register"]
