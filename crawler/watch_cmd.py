@@ -82,18 +82,14 @@ def _settings_of(args: argparse.Namespace) -> Any:
 
 def _known_sites(engine: Any, args: argparse.Namespace) -> set[str]:
     """Sites a watch may name: every profile's, and every site the database has runs of."""
-    from sqlalchemy import select
-
-    from crawler.models import CrawlRun
     from crawler.profiles import ProfileError, list_profiles
+    from crawler.watches import known_sites
 
     try:
-        sites = {p.name for p in list_profiles(_settings_of(args).get("GOVCRAWL_PROFILES_DIR"))}
+        names = [p.name for p in list_profiles(_settings_of(args).get("GOVCRAWL_PROFILES_DIR"))]
     except ProfileError:
-        sites = set()
-    with engine.connect() as conn:
-        sites |= set(conn.execute(select(CrawlRun.site).distinct()).scalars())
-    return sites
+        names = []
+    return known_sites(engine, names)
 
 
 def cmd_add(args: argparse.Namespace) -> int:

@@ -40,7 +40,7 @@ import re
 import smtplib
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -55,7 +55,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection, Engine
 
 from crawler.extraction.text import CHINA_TZ
-from crawler.models import Article, Watch, WatchHit
+from crawler.models import Article, CrawlRun, Watch, WatchHit
 from crawler.search import Filters, SearchError, parse_query, statement
 
 logger = logging.getLogger(__name__)
@@ -684,3 +684,11 @@ class WatchDelivery:
             "%d not delivered and kept for the next run",
             counts.matched, counts.delivered, counts.posts, counts.emails, counts.failed,
         )  # fmt: skip
+
+
+def known_sites(engine: Engine, profile_names: Iterable[str]) -> set[str]:
+    """Sites a watch may name: every profile's (``profile_names``), and every site the
+    database has runs of."""
+    with engine.connect() as conn:
+        ran = set(conn.execute(select(CrawlRun.site).distinct()).scalars())
+    return set(profile_names) | ran

@@ -22,17 +22,16 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from starlette.datastructures import FormData
 
-from crawler.models import CrawlRun
 from crawler.search import STATUSES, Filters, SearchError
 from crawler.watches import (
     NAME,
     WatchError,
     add_watch,
     check_watch,
+    known_sites,
     list_watches,
     remove_watch,
     shown_url,
@@ -197,13 +196,9 @@ async def _form(request: Request) -> FormData:
     return form
 
 
-def known_sites(engine: Engine, catalog: ProfileCatalog) -> set[str]:
-    """Sites a watch may name, by ``govcrawl watch add``'s rule: every profile's, and every
-    site the database has runs of. (``watch_cmd._known_sites`` reads the profiles through the
-    command line's settings; this reads the app's catalog.)"""
-    with engine.connect() as conn:
-        ran = set(conn.execute(select(CrawlRun.site).distinct()).scalars())
-    return {p.name for p in catalog.profiles()} | ran
+def sites_of(engine: Engine, catalog: ProfileCatalog) -> set[str]:
+    """Sites a watch may name, by ``govcrawl watch add``'s rule (the app's profile catalog)."""
+    return known_sites(engine, (p.name for p in catalog.profiles()))
 
 
 def _bad(exc: Exception) -> BadInput:
@@ -238,7 +233,7 @@ def new_watch(engine: Engine, catalog: ProfileCatalog, given: dict[str, Any]) ->
         check_watch(name, query, filters, webhook, email)
     except (WatchError, SearchError) as exc:
         raise _bad(exc) from None
-    if filters.site is not None and filters.site not in (known := known_sites(engine, catalog)):
+    if filters.site is not None and filters.site not in (known := sites_of(engine, catalog)):
         shown = ", ".join(sorted(known)) or "none yet"
         raise BadInput("site", f"{filters.site!r}: no such site (known: {shown})")
     try:
@@ -326,7 +321,7 @@ def _list_page(
             "form_token": form_token(state.token) if state.token else "",
             "form": form or {},
             "error": error,
-            "sites": sorted(known_sites(state.reader, state.catalog)),
+            "sites": sorted(sites_of(state.reader, state.catalog)),
             "statuses": STATUSES,
             "channel_names": state.catalog.channel_names(),
             "active": NAV[1],
