@@ -33,6 +33,7 @@ from html import escape
 from typing import Any
 
 from sample_portal import text as zh
+from sample_portal.changes import ListChanges
 from sample_portal.server import PortalServer
 
 CST = timezone(timedelta(hours=8))
@@ -123,7 +124,7 @@ class GansuColumn:
 
 
 @dataclass
-class GansuPortal:
+class GansuPortal(ListChanges):
     columns: list[GansuColumn]
     articles: dict[str, GansuArticle]
     pinned: set[str] = field(default_factory=set)  # ids kept at the top of their lists
@@ -153,37 +154,7 @@ class GansuPortal:
         that shows it (its date stays as it was)."""
         a = self.articles[article_id]
         a.paragraphs = list(paragraphs)
-        for column in self.columns:
-            if a in column.records:
-                column.records.remove(a)
-                column.records.insert(0, a)
-        return a
-
-    def withdraw(self, article_id: str) -> GansuArticle:
-        """Off every list; its page answers 404."""
-        a = self.articles[article_id]
-        for column in self.columns:
-            if a in column.records:
-                column.records.remove(a)
-        a.gone = True
-        return a
-
-    def restore(self, article_id: str) -> GansuArticle:
-        """A withdrawn article back, in its place by date in its channels' lists."""
-        a = self.articles[article_id]
-        a.gone = False
-        for code in a.channels:
-            self._insert_by_date(self.column(code), a)
-        return a
-
-    def pin(self, article_id: str) -> GansuArticle:
-        """An old entry pinned (置顶) to the top of its lists: no flag, only its place."""
-        a = self.articles[article_id]
-        self.pinned.add(a.id)
-        for column in self.columns:
-            if a in column.records:
-                column.records.remove(a)
-                column.records.insert(0, a)
+        self._to_top(a)
         return a
 
     def move(self, article_id: str, to: str, keep_url: bool = True) -> GansuArticle:
@@ -191,28 +162,12 @@ class GansuPortal:
         was (a 引用 of the old page); otherwise it is republished in the new column's folder
         under the same id, and the old URL answers 404."""
         a = self.articles[article_id]
-        for column in self.columns:
-            if a in column.records:
-                column.records.remove(a)
+        self._off_lists(a)
         if not keep_url:
             a.home = to
         a.channels = [to]
         self._insert_by_date(self.column(to), a)
         return a
-
-    def _insert_by_date(self, column: GansuColumn, a: GansuArticle) -> None:
-        """In its place by date, below the pinned entries."""
-        if a in column.records:
-            return
-        at = next(
-            (
-                i
-                for i, r in enumerate(column.records)
-                if r.id not in self.pinned and r.published < a.published
-            ),
-            len(column.records),
-        )
-        column.records.insert(at, a)
 
     # --- the truth ------------------------------------------------------------------------
     def live(self) -> list[GansuArticle]:

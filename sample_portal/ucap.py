@@ -34,6 +34,7 @@ from datetime import datetime, timedelta, timezone
 from html import escape
 from typing import Any
 
+from sample_portal.changes import ListChanges
 from sample_portal.server import PortalServer
 
 CST = timezone(timedelta(hours=8))
@@ -103,7 +104,7 @@ class UcapColumn:
 
 
 @dataclass
-class UcapPortal:
+class UcapPortal(ListChanges):
     columns: list[UcapColumn]
     articles: dict[str, UcapArticle]
     pinned: set[str] = field(default_factory=set)
@@ -130,54 +131,13 @@ class UcapPortal:
         a.paragraphs, a.files, a.images, a.modified = list(paragraphs), [], [], when
         return a
 
-    def withdraw(self, article_id: str) -> UcapArticle:
-        """Off every list; its page answers 404."""
-        a = self.articles[article_id]
-        for column in self.columns:
-            if a in column.records:
-                column.records.remove(a)
-        a.gone = True
-        return a
-
-    def restore(self, article_id: str) -> UcapArticle:
-        a = self.articles[article_id]
-        a.gone = False
-        for code in a.channels:
-            self._insert_by_date(self.column(code), a)
-        return a
-
-    def pin(self, article_id: str) -> UcapArticle:
-        """An old entry pinned to the top of its lists: no flag, only its place."""
-        a = self.articles[article_id]
-        self.pinned.add(a.id)
-        for column in self.columns:
-            if a in column.records:
-                column.records.remove(a)
-                column.records.insert(0, a)
-        return a
-
     def move(self, article_id: str, to: str) -> UcapArticle:
         """Listed in column ``to`` instead of its columns; its page stays where it was."""
         a = self.articles[article_id]
-        for column in self.columns:
-            if a in column.records:
-                column.records.remove(a)
+        self._off_lists(a)
         a.channels = [to]
         self._insert_by_date(self.column(to), a)
         return a
-
-    def _insert_by_date(self, column: UcapColumn, a: UcapArticle) -> None:
-        if a in column.records:
-            return
-        at = next(
-            (
-                i
-                for i, r in enumerate(column.records)
-                if r.id not in self.pinned and r.published < a.published
-            ),
-            len(column.records),
-        )
-        column.records.insert(at, a)
 
     # --- the truth ------------------------------------------------------------------------
     def live(self) -> list[UcapArticle]:
