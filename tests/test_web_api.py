@@ -737,3 +737,27 @@ def test_govcrawl_web_serves_the_database_with_its_token(
         server.terminate()
         output = server.communicate(timeout=20)[0]
     assert "GET /?token=*** HTTP/1.1" in output and TOKEN not in output
+
+
+def test_metrics_are_served_from_the_run_records_and_behind_the_token(
+    client: TestClient, crawled: Engine, folder: Path
+) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    reply = client.get("/metrics")
+    assert reply.status_code == 200
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(reply.text)
+        for s in family.samples
+    }
+    with crawled.connect() as conn:
+        runs = conn.execute(text("SELECT count(*) FROM crawl_runs WHERE finished_at IS NOT NULL"))
+        finished = runs.scalar_one()
+    counted = sum(v for (name, _), v in samples.items() if name == "govcrawl_runs_total")
+    assert samples[("govcrawl_up", ())] == 1.0 and counted == finished > 0
+    assert "/metrics" not in client.get("/api/openapi.json").json()["paths"]
+    with client_for(crawled, folder, token=TOKEN) as guarded:
+        assert guarded.get("/metrics").status_code == 401
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        assert "govcrawl_up 1.0" in guarded.get("/metrics", headers=bearer).text

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
+from crawler.metrics import MetricsApp, build_registry
 from crawler.web import articles, errors, feeds, runs, search, sites, watches
 from crawler.web.catalog import ProfileCatalog
 from crawler.web.launch import RunLauncher
@@ -74,6 +75,10 @@ def create_app(
     for module in (sites, runs, search, articles, feeds, watches):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Prometheus: the run records' series, read in a worker thread (add_route: a mount would
+    # answer /metrics with a redirect); behind the token like every other path
+    registry, _ = build_registry(state.reader, profiles=state.catalog.profiles)
+    app.add_route("/metrics", MetricsApp(registry), include_in_schema=False)
     if token:
         app.add_middleware(TokenGate, token=token)
     app.add_middleware(SecurityHeaders)  # outermost: on every answer, refusals included
