@@ -779,9 +779,10 @@ def build_parser() -> argparse.ArgumentParser:
         "-s", "--set", action="append", metavar="NAME=VALUE", help="override a Scrapy setting"
     )
     demo.set_defaults(func=cmd_demo)
-    from crawler import watch_cmd
+    from crawler import schedule_cmd, watch_cmd
     from crawler.web.cli import add_parser as add_web_parser
 
+    schedule_cmd.add_parser(sub)  # govcrawl schedule [--list|--once] [--site S]
     watch_cmd.add_parser(sub)  # govcrawl watch add|list|remove|test
     add_web_parser(sub)
     return parser

@@ -1,18 +1,31 @@
-"""The scheduler daemon behind ``scheduler.py``: jobs from profiles, crawls as child processes.
+"""The scheduler daemon behind ``govcrawl schedule`` (and ``scheduler.py``): jobs from profiles,
+crawls as child processes, one leader among the daemons that share a database.
 
 The scheduler owns timing only. Each job is data (an id, a trigger, a site and its profile
 path) kept in PostgreSQL (APScheduler's SQLAlchemyJobStore, table ``apscheduler_jobs``), so a
-restart keeps next-run times and a run missed while the daemon was down is made up once
+restart keeps next-run times and a run missed while no daemon was up is made up once
 (coalesced) if it is less than GOVCRAWL_MISFIRE_GRACE seconds late. A crawl is ``govcrawl
 crawl <profile>`` in a child process; the daemon records the run (queued → running →
 succeeded | degraded | failed | timed-out | interrupted, or skipped) with its exit code and log file.
 A site never crawls twice at once: max_instances=1 within a daemon, and a PostgreSQL advisory
 lock per site across daemons and hosts sharing the database.
+
+Several daemons may run on one database, on one host or several. APScheduler 3 cannot share a
+job store between schedulers, so only the daemon holding the leader lock
+(``pg_try_advisory_lock(7306, 1)`` on a connection of its own) starts its scheduler; the others
+wait and try the lock every GOVCRAWL_LEADER_POLL seconds. PostgreSQL frees the lock when the
+leader's connection ends (the daemon killed, its host gone, the connection cut), and a follower
+takes over within two poll intervals plus the connection's teardown: one to find the lock free,
+one more before it schedules. The leader checks its lock as often, so in that second interval a
+leader that lost its connection finds out and stops starting crawls: two schedulers never run
+at once.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
 import signal
 import socket
 import subprocess
@@ -30,16 +43,46 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, func, insert, select, text, update
+from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
+from sqlalchemy.sql import Executable
 
+from crawler.database import scrub
 from crawler.extraction.text import CHINA_TZ
+from crawler.metrics import Metrics, follow_scheduler, start_metrics_server
 from crawler.models import CrawlRun
 from crawler.profiles import ProfileError, SiteProfile
 from crawler.runs import new_run_log
 
 ROOT = Path(__file__).resolve().parent.parent
 logger = logging.getLogger("govcrawl.scheduler")
+
+# The leader lock, pg_try_advisory_lock(7306, 1): a two-key advisory lock whose first key is
+# not the per-site locks' (7305, hashtext(site)); the migrations' one-key lock never meets either.
+LEADER_LOCK = (7306, 1)
+# its row in pg_locks (two-key advisory locks have objsubid 2)
+LEADER_LOCK_ROW = (
+    f"l.locktype = 'advisory' AND l.classid = {LEADER_LOCK[0]} AND l.objid = {LEADER_LOCK[1]} "
+    "AND l.objsubid = 2 AND l.granted"
+)
+# how a daemon's lock connection names itself in pg_stat_activity, so followers can name it
+APPLICATION_NAME = "govcrawl scheduler "
+# A leader whose host goes silent (a network split, a power cut) must lose the lock, and must
+# notice it before a follower starts scheduling. The server drops its session after ~25 s
+# without an answer (these keepalives); the leader gives up on an unanswered check after 10 s
+# (tcp_user_timeout), sooner. Over a Unix socket neither applies, nor is needed.
+SERVER_KEEPALIVES = {
+    "tcp_keepalives_idle": "10",
+    "tcp_keepalives_interval": "5",
+    "tcp_keepalives_count": "3",
+}
+CLIENT_TIMEOUTS = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 10,
+                   "keepalives_interval": 5, "keepalives_count": 3, "tcp_user_timeout": 10_000}  # fmt: skip
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_prctl = ctypes.CDLL(None).prctl if sys.platform.startswith("linux") else None
 
 
 def trigger_for(profile: SiteProfile) -> CronTrigger | IntervalTrigger:
@@ -52,10 +95,40 @@ def trigger_for(profile: SiteProfile) -> CronTrigger | IntervalTrigger:
     return trigger
 
 
+def describe(exc: BaseException, url: str) -> str:
+    """A database error in one line, without the secrets of ``url``."""
+    cause = getattr(exc, "orig", None) or exc
+    first = (str(cause).strip().splitlines() or [""])[0]
+    return scrub(f"{cause.__class__.__name__}: {first}", url)
+
+
+def _dies_with_parent() -> Callable[[], None] | None:
+    """Popen's ``preexec_fn`` on Linux: the crawl gets SIGKILL when the daemon dies. The site's
+    lock lives on the daemon's connection, so a crawl left running by a killed daemon would
+    overlap the next leader's run of the same site."""
+    if _prctl is None:
+        return None
+    parent = os.getpid()
+
+    def arm() -> None:  # in the child, between fork and exec: two system calls, no locks
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the daemon died before the line above
+            os._exit(1)
+
+    return arm
+
+
 class SiteRunner:
     """Runs one crawl of one site: lock, run record, child process, time limit."""
 
-    def __init__(self, engine: Engine, home: str | Path, timeout: float, kill_grace: float) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        home: str | Path,
+        timeout: float,
+        kill_grace: float,
+        database_url: str | None = None,
+    ) -> None:
         self.engine = engine
         self.home = Path(home)
         self.timeout = timeout
@@ -64,6 +137,8 @@ class SiteRunner:
 
         self.log_keep_runs = defaults.GOVCRAWL_LOG_KEEP_RUNS
         self.log_keep_days = defaults.GOVCRAWL_LOG_KEEP_DAYS
+        # a database given on the command line reaches the crawls as the environment's
+        self.child_env = {**os.environ, "DATABASE_URL": database_url} if database_url else None
         self.stopping = threading.Event()
         self.children: set[subprocess.Popen[bytes]] = set()
         self._lock = threading.Lock()
@@ -85,6 +160,7 @@ class SiteRunner:
             return "skipped"  # the daemon is stopping: start nothing new
         with site_lock(self.engine, site) as locked:
             if locked:
+                self._close_abandoned(site)
                 return self.run_locked(site, profile_path, trigger)
             reason = (
                 f"skipped: another crawl of this site is running: {lock_holder(self.engine, site)}"
@@ -93,6 +169,37 @@ class SiteRunner:
                          finish_reason=reason, finished_at=func.now(), hostname=socket.gethostname())  # fmt: skip
             logger.warning("crawl %s: %s", site, reason)
             return "skipped"
+
+    def _close_abandoned(self, site: str) -> None:
+        """Close the runs of ``site`` left open by a process that died. Whoever crawls a site
+        holds its lock (a daemon on its crawl's behalf), so once we hold it a ``queued`` run, or
+        a ``running`` one of another host, has nobody left to close it. A ``running`` run of
+        this host is closed by the next crawl, which can see that its process is gone
+        (crawler/runs.py)."""
+        here = socket.gethostname()
+        closing = {
+            "queued": (CrawlRun.status == "queued", "its scheduler died before the crawl started"),
+            "running": (
+                (CrawlRun.status == "running") & CrawlRun.hostname.is_distinct_from(here),
+                "its crawl on another host ended without a word (its daemon died or lost "
+                "the database)",
+            ),
+        }
+        with self.engine.begin() as conn:
+            for status, (which, reason) in closing.items():
+                closed = (
+                    conn.execute(
+                        update(CrawlRun)
+                        .where(CrawlRun.site == site, which)
+                        .values(status="failed", finished_at=func.now(), finish_reason=reason)
+                        .returning(CrawlRun.id)
+                    )
+                    .scalars()
+                    .all()
+                )
+                for run_id in closed:
+                    logger.warning("crawl %s: run %d was left %s: %s; failed", site, run_id,
+                                   status, reason)  # fmt: skip
 
     def run_locked(
         self,
@@ -115,9 +222,11 @@ class SiteRunner:
         child = subprocess.Popen(
             cmd,
             cwd=ROOT,
+            env=self.child_env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_dies_with_parent(),
         )
         with self._lock:
             self.children.add(child)
@@ -165,6 +274,11 @@ class SiteRunner:
             level, "crawl %s: run %d %s, exit code %s, %.1f s", site, run_id, final, code, took
         )
         return final
+
+    def running(self) -> int:
+        """How many crawls this runner has running now."""
+        with self._lock:
+            return len(self.children)
 
     def stop_all(self) -> None:
         self.stopping.set()
@@ -223,6 +337,233 @@ def reconcile_jobs(
                 job.remove()
 
 
+class Leadership:
+    """The leader lock, taken and held on a connection of its own (pooled connections come and
+    go; this one must live exactly as long as the leadership)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.me = f"{os.getpid()}@{socket.gethostname()}"
+        self.url = engine.url.render_as_string(hide_password=False)  # only to scrub messages
+        self.engine = create_engine(engine.url, poolclass=NullPool, connect_args=CLIENT_TIMEOUTS)
+        self.conn: Connection | None = None
+
+    def _connection(self) -> Connection:
+        if self.conn is None:
+            conn = self.engine.connect()
+            named = {"application_name": (APPLICATION_NAME + self.me)[:63], **SERVER_KEEPALIVES}
+            for name, value in named.items():
+                conn.execute(select(func.set_config(name, value, False)))
+            conn.commit()
+            self.conn = conn
+        return self.conn
+
+    def _first(self, statement: Executable) -> Row[Any] | None:
+        """One statement's first row; on a database error the connection (and with it the
+        lock) is dropped and the error raised."""
+        try:
+            conn = self._connection()
+            row = conn.execute(statement).first()
+            conn.commit()
+            return row
+        except SQLAlchemyError:
+            self.release(broken=True)
+            raise
+
+    def try_take(self) -> bool:
+        """Take the lock if no daemon holds it (a session lock: a commit does not free it)."""
+        row = self._first(select(func.pg_try_advisory_lock(*LEADER_LOCK)))
+        return bool(row and row[0])
+
+    def lost(self) -> str | None:
+        """Why this daemon no longer holds the lock, or None while it does."""
+        try:
+            row = self._first(text(
+                f"SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE {LEADER_LOCK_ROW} "
+                "AND l.pid = pg_backend_pid())"
+            ))  # fmt: skip
+        except SQLAlchemyError as exc:
+            return f"the scheduler lock's connection failed ({describe(exc, self.url)})"
+        return None if row and row[0] else "the scheduler lock is no longer held"
+
+    def holder(self) -> str:
+        """Who holds the lock: ``pid@host`` of a daemon, else the PostgreSQL session."""
+        row = self._first(text(
+            "SELECT a.pid, a.application_name, a.client_addr FROM pg_locks l "
+            f"JOIN pg_stat_activity a ON a.pid = l.pid WHERE {LEADER_LOCK_ROW}"
+        ))  # fmt: skip
+        if row is None:
+            return "nobody (the lock was freed just now)"
+        if (row.application_name or "").startswith(APPLICATION_NAME):
+            return row.application_name[len(APPLICATION_NAME) :]
+        where = f" from {row.client_addr}" if row.client_addr else ""
+        return f"PostgreSQL session {row.pid} ({row.application_name or 'unnamed'}{where})"
+
+    def release(self, broken: bool = False) -> None:
+        """Let go of the lock: closing its connection frees it. Never raises."""
+        conn, self.conn = self.conn, None
+        if conn is None:
+            return
+        try:
+            if broken:
+                conn.invalidate()  # no rollback on a dead connection: it would only log errors
+            conn.close()
+        except SQLAlchemyError:
+            pass
+
+
+class SchedulerDaemon:
+    """One daemon: a follower until it holds the leader lock, then the scheduler until it is
+    stopped (SIGTERM, SIGINT) or loses the lock, then a follower again."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        profiles: list[SiteProfile],
+        *,
+        home: str | Path,
+        timeout: float,
+        kill_grace: float,
+        max_sites: int,
+        misfire_grace: int,
+        health_seconds: float,
+        leader_poll: float,
+        prune: bool,
+        disabled: Sequence[str] = (),
+        database_url: str | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.engine = engine
+        self.metrics = metrics  # the daemon's own gauges on the metrics endpoint, when served
+        self.profiles = profiles
+        self.home = home
+        self.timeout = timeout
+        self.kill_grace = kill_grace
+        self.max_sites = max_sites
+        self.misfire_grace = misfire_grace
+        self.health_seconds = health_seconds
+        self.leader_poll = leader_poll
+        self.prune = prune
+        self.disabled = disabled
+        self.database_url = database_url
+        self.leadership = Leadership(engine)
+        self.stop = threading.Event()
+        self.received: list[int] = []
+
+    def on_signal(self, signum: int, frame: object) -> None:
+        # only set a flag here: logging or taking locks inside a signal handler can deadlock
+        self.received.append(signum)
+        self.stop.set()
+
+    def run(self) -> int:
+        """Follow or lead until a signal; 0."""
+        pause = 0.0
+        waiting_for: str | None = None
+        said_alive = time.monotonic()
+        try:
+            while not self.stop.wait(pause):
+                pause = self.leader_poll
+                try:
+                    leading = self.leadership.try_take()
+                    holder = "" if leading else self.leadership.holder()
+                except SQLAlchemyError as exc:
+                    leading, holder = False, f"the database ({describe(exc, self.leadership.url)})"
+                if leading:
+                    waiting_for = None
+                    if self.lead():
+                        break
+                    # the connection this daemon lost may be the sick one: a healthy daemon
+                    # gets the first chance to lead
+                    pause = 2 * self.leader_poll
+                elif holder != waiting_for:
+                    logger.info("follower, waiting for %s; checking every %g s", holder,
+                                self.leader_poll)  # fmt: skip
+                    waiting_for, said_alive = holder, time.monotonic()
+                elif time.monotonic() - said_alive >= self.health_seconds:
+                    logger.info("alive: follower, waiting for %s", holder)
+                    said_alive = time.monotonic()
+            else:  # no break: the signal came while following
+                logger.info("signal %s: stopping (a follower runs no crawls)", self.received[0])
+        finally:
+            self.leadership.release()
+        logger.info("scheduler stopped")
+        return 0
+
+    def lead(self) -> bool:
+        """Schedule the sites; True when a signal stopped it, False when the lock was lost."""
+        global RUNNER
+        logger.info("leader: %s took the scheduler lock; scheduling in %g s", self.leadership.me,
+                    self.leader_poll)  # fmt: skip
+        # a leader that lost its connection checks its lock within one poll: by the end of this
+        # wait it has stopped scheduling, and the job store is never shared
+        if self.stop.wait(self.leader_poll):
+            logger.info("signal %s: stopping before any crawl started", self.received[0])
+            return True
+        runner = RUNNER = SiteRunner(
+            self.engine, self.home, self.timeout, self.kill_grace, self.database_url
+        )
+        scheduler = build_scheduler(self.engine, self.max_sites, self.misfire_grace)
+        if self.metrics is not None:
+            follow_scheduler(scheduler, self.metrics, slots=self.max_sites)
+            self.metrics.set_leader(True)
+        lost: str | None = "an unexpected error"
+        try:
+            lost = self.leadership.lost() or self._schedule(scheduler, runner)
+        except SQLAlchemyError as exc:
+            lost = f"the database failed ({describe(exc, self.leadership.url)})"
+        finally:
+            running = runner.running()
+            if lost is None:
+                logger.info("signal %s: no new runs; stopping %d running crawl(s)",
+                            self.received[0], running)  # fmt: skip
+            else:
+                logger.error("leader no more: %s; no new runs; stopping %d running crawl(s)",
+                             lost, running)  # fmt: skip
+            if scheduler.running:
+                scheduler.pause()
+            runner.stop_all()
+            if scheduler.running:  # the running jobs record their crawls as interrupted
+                scheduler.shutdown(wait=True)
+            self.leadership.release()
+            if self.metrics is not None:
+                self.metrics.set_leader(False)
+        return lost is None
+
+    def _schedule(self, scheduler: BackgroundScheduler, runner: SiteRunner) -> str | None:
+        """Run the scheduler until a signal (None) or until the lock is lost (why)."""
+        scheduler.start(paused=True)
+        reconcile_jobs(scheduler, self.profiles, self.prune)
+        scheduler.add_job(
+            self.health,
+            IntervalTrigger(seconds=self.health_seconds),
+            args=[scheduler, runner],
+            id="health",
+            name="health",
+            jobstore="memory",
+            executor="health",
+        )
+        scheduler.resume()
+        logger.info("scheduler started with %d site(s): %s", len(self.profiles),
+                    ", ".join(p.name for p in self.profiles))  # fmt: skip
+        self.health(scheduler, runner)
+        while not self.stop.wait(self.leader_poll):
+            lost = self.leadership.lost()
+            if lost is not None:
+                return lost
+        return None
+
+    def health(self, scheduler: BackgroundScheduler, runner: SiteRunner) -> None:
+        if self.stop.is_set():
+            return
+        jobs = [j for j in scheduler.get_jobs() if j.id.startswith("crawl:") and j.next_run_time]
+        upcoming = min(jobs, key=lambda j: j.next_run_time) if jobs else None
+        logger.info(
+            "alive: leader, %d site jobs, %d crawl(s) running; next %s at %s%s", len(jobs),
+            runner.running(), upcoming.id if upcoming else "-",
+            upcoming.next_run_time if upcoming else "-",
+            f"; disabled by a bad profile: {', '.join(self.disabled)}" if self.disabled else "",
+        )  # fmt: skip
+
+
 def serve(
     engine: Engine,
     profiles: list[SiteProfile],
@@ -232,59 +573,38 @@ def serve(
     kill_grace: float,
     max_sites: int,
     misfire_grace: int,
-    health_seconds: int,
+    health_seconds: float,
+    leader_poll: float,
     prune: bool,
     disabled: Sequence[str] = (),
+    database_url: str | None = None,
+    metrics_port: int = 0,
+    metrics_host: str = "127.0.0.1",
+    metrics_timeout: float = 5.0,
 ) -> int:
     """Run the daemon until SIGTERM or SIGINT; ``disabled`` names the sites whose profile
     could not be used (reported at start and in every health line)."""
-    global RUNNER
-    RUNNER = SiteRunner(engine, home, timeout, kill_grace)
-    scheduler = build_scheduler(engine, max_sites, misfire_grace)
-    stop = threading.Event()
-
-    def health() -> None:
-        if stop.is_set():
-            return
-        jobs = [j for j in scheduler.get_jobs() if j.id.startswith("crawl:") and j.next_run_time]
-        upcoming = min(jobs, key=lambda j: j.next_run_time) if jobs else None
-        with RUNNER._lock:
-            running = len(RUNNER.children)
-        logger.info(
-            "alive: %d site jobs, %d crawl(s) running; next %s at %s%s", len(jobs), running,
-            upcoming.id if upcoming else "-", upcoming.next_run_time if upcoming else "-",
-            f"; disabled by a bad profile: {', '.join(disabled)}" if disabled else "",
-        )  # fmt: skip
-
-    received: list[int] = []
-
-    def on_signal(signum: int, frame: object) -> None:
-        # only set a flag here: logging or taking locks inside a signal handler can deadlock
-        received.append(signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    scheduler.start(paused=True)
-    reconcile_jobs(scheduler, profiles, prune)
-    scheduler.add_job(
-        health,
-        IntervalTrigger(seconds=health_seconds),
-        id="health",
-        jobstore="memory",
-        executor="health",
-    )
-    scheduler.resume()
-    logger.info(
-        "scheduler started with %d site(s): %s", len(profiles), ", ".join(p.name for p in profiles)
-    )
-    health()
-    stop.wait()
-    logger.info(
-        "signal %s: no new runs; stopping %d running crawl(s)", received[0], len(RUNNER.children)
-    )
-    scheduler.pause()
-    RUNNER.stop_all()
-    scheduler.shutdown(wait=True)  # the running jobs record their crawls as interrupted
-    logger.info("scheduler stopped")
-    return 0
+    server = None
+    if metrics_port:
+        try:
+            server = start_metrics_server(
+                engine, metrics_port, metrics_host, profiles=profiles, timeout=metrics_timeout
+            )
+        except OSError as exc:
+            logger.error("metrics: cannot listen on %s:%d: %s", metrics_host, metrics_port,
+                         exc.strerror or exc)  # fmt: skip
+            return 2
+        logger.info("metrics on %s", server.url)
+    daemon = SchedulerDaemon(
+        engine, profiles, home=home, timeout=timeout, kill_grace=kill_grace,
+        max_sites=max_sites, misfire_grace=misfire_grace, health_seconds=health_seconds,
+        leader_poll=leader_poll, prune=prune, disabled=disabled, database_url=database_url,
+        metrics=server.metrics if server is not None else None,
+    )  # fmt: skip
+    signal.signal(signal.SIGTERM, daemon.on_signal)
+    signal.signal(signal.SIGINT, daemon.on_signal)
+    try:
+        return daemon.run()
+    finally:
+        if server is not None:
+            server.stop()

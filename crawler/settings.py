@@ -9,17 +9,20 @@ import sys
 from pathlib import Path
 
 
-def _env_number(name: str, default: str, kind: type = int, low: float = 0) -> "int | float":
-    """A number from the environment; a bad one stops the program with one line (exit 2), not
-    a traceback from deep inside an import."""
-    raw = os.environ.get(name, default)
+def _env_number(
+    name: str, default: str, kind: type = int, low: float = 0, high: float = float("inf")
+) -> "int | float":
+    """A number from the environment (unset or blank: ``default``); a bad one stops the program
+    with one line (exit 2), not a traceback from deep inside an import."""
+    raw = os.environ.get(name, "").strip() or default
     try:
         value = kind(raw)
-        if not value >= low or value == float("inf"):  # also NaN and infinity
+        if not low <= value <= high or value == float("inf"):  # also NaN and infinity
             raise ValueError
     except ValueError:
         what = "a whole number" if kind is int else "a number"
-        print(f"govcrawl: {name}={raw!r} must be {what} of at least {low:g}", file=sys.stderr)
+        span = f"from {low:g} to {high:g}" if high != float("inf") else f"of at least {low:g}"
+        print(f"govcrawl: {name}={raw!r} must be {what} {span}", file=sys.stderr)
         raise SystemExit(2) from None
     return value
 
@@ -158,3 +161,25 @@ LOG_FORMATTER = "crawler.logformatter.GovcrawlLogFormatter"
 # newest GOVCRAWL_LOG_KEEP_RUNS files, none older than GOVCRAWL_LOG_KEEP_DAYS (0: no limit).
 GOVCRAWL_LOG_KEEP_RUNS = _env_number("GOVCRAWL_LOG_KEEP_RUNS", "200", int)
 GOVCRAWL_LOG_KEEP_DAYS = _env_number("GOVCRAWL_LOG_KEEP_DAYS", "90", float)
+
+# --- the scheduler (scheduler.py, `govcrawl schedule`; crawler/daemon.py) -------------------
+# A crawl still running after GOVCRAWL_CRAWL_TIMEOUT s gets SIGTERM, then SIGKILL after
+# GOVCRAWL_KILL_GRACE s; GOVCRAWL_MAX_SITES different sites crawl at once; a run missed while no
+# daemon was up is made up once if less than GOVCRAWL_MISFIRE_GRACE s late; an "alive:" line
+# every GOVCRAWL_HEALTH_SECONDS. Of several daemons on one database one leads (schedules); the
+# others try the leader lock every GOVCRAWL_LEADER_POLL s, and the leader checks it as often.
+# A value out of range is one line and exit 2, never a daemon that cannot start a thread or
+# wakes up in a loop.
+GOVCRAWL_CRAWL_TIMEOUT = _env_number("GOVCRAWL_CRAWL_TIMEOUT", "14400", float, 1, 7 * 86400)
+GOVCRAWL_KILL_GRACE = _env_number("GOVCRAWL_KILL_GRACE", "30", float, 0, 3600)
+GOVCRAWL_MAX_SITES = _env_number("GOVCRAWL_MAX_SITES", "2", int, 1, 64)
+GOVCRAWL_MISFIRE_GRACE = _env_number("GOVCRAWL_MISFIRE_GRACE", "3600", int, 1, 7 * 86400)
+GOVCRAWL_HEALTH_SECONDS = _env_number("GOVCRAWL_HEALTH_SECONDS", "300", float, 1, 86400)
+GOVCRAWL_LEADER_POLL = _env_number("GOVCRAWL_LEADER_POLL", "5", float, 0.1, 600)
+# --- metrics (crawler/metrics.py) ------------------------------------------------------------
+# Each scheduler daemon serves Prometheus metrics on GOVCRAWL_METRICS_PORT (0: off), on
+# GOVCRAWL_METRICS_HOST (127.0.0.1; 0.0.0.0 in a container). A scrape waits at most
+# GOVCRAWL_METRICS_TIMEOUT s for the run records, then answers govcrawl_up 0.
+GOVCRAWL_METRICS_PORT = _env_number("GOVCRAWL_METRICS_PORT", "0", int, 0, 65535)
+GOVCRAWL_METRICS_HOST = os.environ.get("GOVCRAWL_METRICS_HOST", "127.0.0.1")
+GOVCRAWL_METRICS_TIMEOUT = _env_number("GOVCRAWL_METRICS_TIMEOUT", "5", float, 0.1, 60)

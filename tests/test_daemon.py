@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy.pool import NullPool
 
 from crawler.models import CrawlRun
 
@@ -27,6 +28,7 @@ def daemon(*args: str, database_url: str, home: Path, **env: str) -> subprocess.
         "DATABASE_URL": database_url,
         "GOVCRAWL_HOME": str(home),
         "GOVCRAWL_HEALTH_SECONDS": "1",
+        "GOVCRAWL_LEADER_POLL": "0.5",  # a lone daemon leads after one poll: keep it short
         **env,
     }
     log = open(home / "daemon.log", "w", encoding="utf-8")  # noqa: SIM115 - closed with the process
@@ -132,33 +134,45 @@ def test_a_restart_keeps_the_schedule(db, database_url, sample_profile, tmp_path
     assert before.id == "crawl:sample"
 
 
-def test_two_daemons_on_one_database_never_crawl_a_site_twice_at_once(
+def test_a_locked_site_is_skipped_and_its_next_run_closes_the_runs_dead_hosts_left_open(
     db, database_url, sample_profile, tmp_path
 ):
-    profile = profile_with(sample_profile, "interval_seconds = 1", slow=True)
-    first = daemon("--site", str(profile), database_url=database_url, home=tmp_path / "a")
-    second = daemon("--site", str(profile), database_url=database_url, home=tmp_path / "b")
+    profile = profile_with(sample_profile, "interval_seconds = 1")
+    # the site's lock, as a crawl started by hand holds it; closing the connection frees it
+    holder = create_engine(database_url, poolclass=NullPool).connect()
+    assert holder.execute(text("SELECT pg_try_advisory_lock(7305, hashtext('sample'))")).scalar()
+    holder.commit()
+    with db.begin() as conn:  # left open by the daemon of a host that died
+        for status in ("queued", "running"):
+            conn.execute(insert(CrawlRun).values(site="sample", spider="portal", status=status,
+                                                 hostname="gone-host", pid=4242))  # fmt: skip
+    proc = daemon("--site", str(profile), database_url=database_url, home=tmp_path)
     try:
-        wait_for(
-            db,
-            "(SELECT count(*) FROM crawl_runs WHERE status IN ('succeeded', 'degraded')) >= 3",
-            120,
-        )
-        wait_for(db, "(SELECT count(*) FROM crawl_runs WHERE status = 'skipped') >= 1", 60)
+        wait_for(db, "(SELECT count(*) FROM crawl_runs WHERE status = 'skipped') >= 2", 60)
+        holder.close()  # the lock goes with the session
+        wait_for(db, "EXISTS (SELECT 1 FROM crawl_runs WHERE exit_code IS NOT NULL)", 90)
     finally:
-        stop(first)
-        stop(second)
+        holder.close()
+        out = stop(proc)
+    assert proc.returncode == 0, out
     with db.connect() as conn:
-        runs = conn.execute(
-            select(CrawlRun.started_at, CrawlRun.finished_at, CrawlRun.hostname)
-            .where(
-                CrawlRun.status.in_(["succeeded", "degraded", "failed", "interrupted", "timed-out"])
-            )
-            .order_by(CrawlRun.started_at)
-        ).all()
-    assert len(runs) >= 3
-    for earlier, later in zip(runs, runs[1:], strict=False):
-        assert earlier.finished_at <= later.started_at, (earlier, later)
+        runs = conn.execute(select(CrawlRun).order_by(CrawlRun.id)).all()
+    skipped = [r for r in runs if r.status == "skipped"]
+    assert all(  # the holder named is the newest open run of the site (here a stale one)
+        r.finish_reason.startswith("skipped: another crawl of this site is running: run ")
+        and r.finished_at
+        and r.trigger == "scheduler"
+        for r in skipped
+    ), [r.finish_reason for r in skipped]
+    crawled = [r for r in runs if r.exit_code is not None]
+    assert crawled and crawled[0].id > skipped[-1].id  # crawled only once the lock was free
+    # the lock in hand, the runs the gone host left open were closed
+    assert [(r.status, r.finish_reason) for r in runs[:2]] == [
+        ("failed", "its scheduler died before the crawl started"),
+        ("failed", "its crawl on another host ended without a word (its daemon died or lost "
+                   "the database)"),
+    ]  # fmt: skip
+    assert all(r.finished_at for r in runs[:2])
 
 
 @pytest.fixture
@@ -287,3 +301,35 @@ def test_a_bad_profile_disables_its_site_alone_and_the_daemon_still_stops_prompt
         sites = set(conn.execute(select(CrawlRun.site)).scalars())
         jobs = set(conn.execute(text("SELECT id FROM apscheduler_jobs")).scalars())
     assert sites == {"sample"} and jobs == {"crawl:sample"}
+
+
+def test_the_leader_serves_its_metrics(db, database_url, sample_profile, tmp_path):
+    from urllib.request import urlopen
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()
+    profile = profile_with(sample_profile, "interval_minutes = 60")
+    proc = daemon("--site", str(profile), database_url=database_url, home=tmp_path,
+                  GOVCRAWL_METRICS_PORT=str(port))  # fmt: skip
+    try:
+        wait_for(db, "to_regclass('apscheduler_jobs') IS NOT NULL")
+        deadline, values = time.monotonic() + 30, {}
+        while time.monotonic() < deadline:
+            with urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+                values = {
+                    s.name: s.value
+                    for family in text_string_to_metric_families(reply.read().decode())
+                    for s in family.samples
+                    if not s.labels
+                }
+            if values.get("govcrawl_scheduler_leader") == 1.0:
+                break
+            time.sleep(0.3)
+    finally:
+        out = stop(proc)
+    assert values["govcrawl_scheduler_leader"] == 1.0, out
+    assert values["govcrawl_up"] == 1.0 and values["govcrawl_jobs_in_flight"] == 0.0

@@ -1,8 +1,10 @@
-"""scheduler.py as a user runs it: real processes, a real database, the sample portal."""
+"""The scheduler as a user runs it, as `python scheduler.py` and as `govcrawl schedule`: real
+processes, a real database, the sample portal."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,23 +16,42 @@ from crawler.models import CrawlRun
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# the two command lines of the scheduler, and the name each puts before its error lines
+COMMANDS = {
+    "scheduler.py": ([sys.executable, "scheduler.py"], "scheduler"),
+    "govcrawl schedule": ([sys.executable, "-m", "crawler.cli", "schedule"], "govcrawl"),
+}
+
+
+@pytest.fixture(params=list(COMMANDS))
+def command(request: pytest.FixtureRequest) -> str:
+    return request.param
+
 
 def scheduler(
-    *args: str, database_url: str, home: Path, timeout: float = 240
+    *args: str,
+    database_url: str | None,
+    home: Path,
+    timeout: float = 240,
+    command: str = "scheduler.py",
+    **env: str,
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": database_url, "GOVCRAWL_HOME": str(home)}
+    full_env = {**os.environ, "GOVCRAWL_HOME": str(home), **env}
+    full_env.pop("DATABASE_URL", None)
+    if database_url:
+        full_env["DATABASE_URL"] = database_url
     return subprocess.run(
-        [sys.executable, "scheduler.py", *args],
+        [*COMMANDS[command][0], *args],
         cwd=ROOT,
-        env=env,
+        env=full_env,
         capture_output=True,
         text=True,
         timeout=timeout,
     )
 
 
-def test_list_shows_every_site_with_its_next_run(database_url, tmp_path):
-    result = scheduler("--list", database_url=database_url, home=tmp_path)
+def test_list_shows_every_site_with_its_next_run(database_url, tmp_path, command):
+    result = scheduler("--list", database_url=database_url, home=tmp_path, command=command)
     assert result.returncode == 0, result.stderr
     line = next(line for line in result.stdout.splitlines() if line.startswith("crawl:nync "))
     assert (
@@ -55,25 +76,29 @@ def test_once_crawls_now_writes_a_log_file_and_a_run_record(
     assert run.status == "degraded" and run.log_path == str(logs[0])  # the broken channels
 
 
-def test_once_exits_non_zero_when_a_crawl_fails(db, database_url, tmp_path):
+def test_once_exits_non_zero_when_a_crawl_fails(db, database_url, tmp_path, command):
     broken = tmp_path / "down.toml"
     broken.write_text(
         'name = "down"\nbase_url = "http://127.0.0.1:9"\nplatform = "querylist"\nsite_code = "x"\n'
         '[politeness]\ndownload_delay = 0\nautothrottle = false\n[[channels]]\ncode = "a"\nunitid = "1"\n',
         encoding="utf-8",
     )
-    result = scheduler("--once", "--site", str(broken), database_url=database_url, home=tmp_path)
+    result = scheduler(
+        "--once", "--site", str(broken), database_url=database_url, home=tmp_path, command=command
+    )
     assert result.returncode == 1
-    assert "failed: down" in result.stderr
+    assert result.stderr.splitlines()[-1] == f"{COMMANDS[command][1]}: failed: down"
     with db.connect() as conn:
         assert conn.execute(select(CrawlRun.status)).scalar_one() == "failed"
 
 
-def test_a_bad_profile_is_one_clear_line(database_url, tmp_path):
-    result = scheduler("--once", "--site", "nosuchsite", database_url=database_url, home=tmp_path)
+def test_a_bad_profile_is_one_clear_line(database_url, tmp_path, command):
+    result = scheduler(
+        "--once", "--site", "nosuchsite", database_url=database_url, home=tmp_path, command=command
+    )
     assert result.returncode == 2
     assert (
-        result.stderr.startswith("scheduler: no profile 'nosuchsite'")
+        result.stderr.startswith(f"{COMMANDS[command][1]}: no profile 'nosuchsite'")
         and "Traceback" not in result.stderr
     )
 
@@ -128,14 +153,61 @@ def test_list_shows_each_bad_profile_as_disabled_and_the_good_ones_as_scheduled(
 
 
 @pytest.mark.parametrize(
-    ("name", "value"),
-    [("GOVCRAWL_MAX_SITES", "0"), ("GOVCRAWL_HEALTH_SECONDS", "-5"),
-     ("GOVCRAWL_CRAWL_TIMEOUT", "inf"), ("GOVCRAWL_KILL_GRACE", "soon")],
+    ("name", "value", "expected"),
+    [("GOVCRAWL_MAX_SITES", "0", "a whole number from 1 to 64"),
+     ("GOVCRAWL_HEALTH_SECONDS", "-5", "a number from 1 to 86400"),
+     ("GOVCRAWL_CRAWL_TIMEOUT", "inf", "a number from 1 to 604800"),
+     ("GOVCRAWL_KILL_GRACE", "soon", "a number from 0 to 3600"),
+     ("GOVCRAWL_MISFIRE_GRACE", "nan", "a whole number from 1 to 604800"),
+     ("GOVCRAWL_LEADER_POLL", "0", "a number from 0.1 to 600")],
 )  # fmt: skip
-def test_a_bad_environment_value_is_one_line_and_exit_2(monkeypatch, capsys, name, value):
-    import scheduler as daemon_main
+def test_a_bad_environment_value_is_one_line_and_exit_2(tmp_path, command, name, value, expected):
+    result = scheduler("--list", database_url=None, home=tmp_path, command=command, **{name: value})
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"govcrawl: {name}={value!r} must be {expected}"]
+    assert result.stdout == ""
 
-    monkeypatch.setenv(name, value)
-    assert daemon_main.main(["--list"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith(f"scheduler: {name} must be a number") and err.count("\n") == 1
+
+def test_a_blank_environment_value_means_the_default(tmp_path, command):
+    result = scheduler(
+        "--list", database_url=None, home=tmp_path, command=command, GOVCRAWL_MAX_SITES=" "
+    )
+    assert result.returncode == 0, result.stderr
+    assert any(line.startswith("crawl:nync ") for line in result.stdout.splitlines())
+
+
+def test_govcrawl_schedule_lists_what_scheduler_py_lists(tmp_path):
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    good = (ROOT / "profiles" / "nync.toml").read_text(encoding="utf-8")
+    (profiles / "nync.toml").write_text(good, encoding="utf-8")
+    bad = good.replace('cron = "15 */6 * * *"', "interval_minutes = -5")
+    (profiles / "spin.toml").write_text(bad.replace('name = "nync"', 'name = "spin"'), "utf-8")
+    env = {"GOVCRAWL_PROFILES_DIR": str(profiles)}
+    old = scheduler("--list", database_url=None, home=tmp_path, **env)
+    new = scheduler("--list", database_url=None, home=tmp_path, command="govcrawl schedule", **env)
+    assert (old.returncode, new.returncode) == (0, 0), new.stderr
+
+    def unclocked(out: str) -> list[str]:  # the two runs may straddle a minute
+        return [re.sub(r"next: [\d-]+ [\d:]+", "next: …", line) for line in out.splitlines()]
+
+    assert unclocked(new.stdout) == unclocked(old.stdout)
+    assert [line.split()[0] for line in new.stdout.splitlines()] == ["crawl:nync", "crawl:spin"]
+
+
+def test_govcrawl_schedule_once_hands_its_database_url_to_the_crawls(
+    db, database_url, sample_profile, tmp_path
+):
+    # no DATABASE_URL in the environment: only --database-url names the test database
+    result = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "--database-url", database_url, "schedule",
+         "--once", "--site", str(sample_profile)],
+        cwd=ROOT, env={**os.environ, "DATABASE_URL": "", "GOVCRAWL_HOME": str(tmp_path)},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    with db.connect() as conn:
+        run = conn.execute(select(CrawlRun)).one()
+    # the crawl itself reached that database: it recorded its process and its own end
+    assert run.status == "degraded" and run.pid is not None and run.exit_code == 3, run
+    assert not (tmp_path / "pgdata").exists()  # no embedded server was started instead
