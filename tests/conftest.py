@@ -145,3 +145,30 @@ def jcms_profile(jcms_server: Any, tmp_path: Path) -> Path:
     path = tmp_path / "sample-jcms.toml"
     path.write_text(profile_text(jcms_server.base_url), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def trs_server() -> Iterator[Any]:
+    """The TRS WCM sample site (sample_portal/trs.py) over HTTP."""
+    from sample_portal.trs import TrsPortalServer, generate_trs_portal
+
+    with TrsPortalServer(generate_trs_portal()) as server:
+        yield server
+
+
+@pytest.fixture
+def trs_profile(trs_server: Any, tmp_path: Path) -> Path:
+    from sample_portal.trs import profile_text
+
+    path = tmp_path / "sample-trs.toml"
+    path.write_text(profile_text(trs_server.base_url), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def generic_server() -> Iterator[Any]:
+    """The generic platform's sample site (sample_portal/generic.py) over HTTP."""
+    from sample_portal.generic import GenericPortalServer, generate_generic_portal
+
+    with GenericPortalServer(generate_generic_portal()) as server:
+        yield server

@@ -3,29 +3,12 @@ ground truth, then an incremental run that stops at the first list pages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from crawler.models import Article
-from sample_portal.trs import TrsPortalServer, generate_trs_portal, profile_text
 from tests.support import latest_stats
-
-
-@pytest.fixture
-def trs_server() -> Iterator[TrsPortalServer]:
-    with TrsPortalServer(generate_trs_portal()) as server:
-        yield server
-
-
-@pytest.fixture
-def trs_profile(trs_server: TrsPortalServer, tmp_path: Path) -> Path:
-    path = tmp_path / "sample-trs.toml"
-    path.write_text(profile_text(trs_server.base_url), encoding="utf-8")
-    return path
 
 
 def test_a_trs_site_is_crawled_to_its_ground_truth(db, crawl, trs_server, trs_profile):

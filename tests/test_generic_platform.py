@@ -4,7 +4,6 @@ sample site crawled end to end to its ground truth."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from sqlalchemy import select
 from crawler.extraction.generic import ListSelectors, parse_list
 from crawler.models import Article
 from crawler.profiles import ProfileError, load_profile
-from sample_portal.generic import GenericPortalServer, generate_generic_portal, profile_text
+from sample_portal.generic import GenericPortalServer, profile_text
 from tests.support import latest_stats
 
 GOOD = {
@@ -137,12 +136,6 @@ def test_parse_list_sees_no_next_page_in_a_link_to_the_page_itself():
     last = LIST_PAGE.replace('href="index_1.html"', 'href="./index.html"')
     assert _read(selectors, last)[2] is None
     assert _read(selectors, LIST_PAGE.replace("ul", "ol"))[:2] == ([], 0)
-
-
-@pytest.fixture
-def generic_server() -> Iterator[GenericPortalServer]:
-    with GenericPortalServer(generate_generic_portal()) as server:
-        yield server
 
 
 def _write_profile(tmp_path: Path, base_url: str, next_link: bool = False) -> Path:

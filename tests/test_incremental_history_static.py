@@ -8,7 +8,6 @@ listing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -17,33 +16,12 @@ import pytest
 from sqlalchemy import func, select
 
 from crawler.models import Article, ArticleVersion, CrawlRun
-from sample_portal.generic import GenericPortalServer, generate_generic_portal
+from sample_portal.generic import GenericPortalServer
 from sample_portal.generic import profile_text as generic_profile_text
-from sample_portal.trs import TrsPortalServer, generate_trs_portal
-from sample_portal.trs import profile_text as trs_profile_text
 from tests.support import assert_counts_add_up, latest_stats, table_counts
 
 CST = timezone(timedelta(hours=8))
 RELIST_DAYS = 30  # Rules.relist_days: every channel is listed to its end at least this often
-
-
-@pytest.fixture
-def trs_server() -> Iterator[TrsPortalServer]:
-    with TrsPortalServer(generate_trs_portal()) as server:
-        yield server
-
-
-@pytest.fixture
-def trs_profile(trs_server: TrsPortalServer, tmp_path: Path) -> Path:
-    path = tmp_path / "sample-trs.toml"
-    path.write_text(trs_profile_text(trs_server.base_url), encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def generic_server() -> Iterator[GenericPortalServer]:
-    with GenericPortalServer(generate_generic_portal()) as server:
-        yield server
 
 
 @pytest.fixture
