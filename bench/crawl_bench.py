@@ -1,6 +1,12 @@
 """Benchmark: bare spider vs full pipeline, and the store vs a bare execute_values upsert.
 
     python bench/crawl_bench.py [--articles 10000] [--rounds 2]
+    python bench/crawl_bench.py --archive [--rounds 3] [--attachments]
+
+``--archive``: the full pipeline with the raw WARC archive off and on (crawler/archive.py),
+alternating, ``--rounds`` times each: the median pages/s of each, its spread (lowest–highest),
+their ratio, and WARC bytes per stored article; ``--attachments`` adds the same pair with
+attachment downloading on (GOVCRAWL_ATTACHMENTS; off in the first pair).
 
 One run, ratios only: a generated sample portal (every body left out of the listing JSON, so
 each article is one page fetch) is served, pre-rendered, by a separate process on 127.0.0.1;
@@ -14,6 +20,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -64,13 +71,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def crawl(kind: str, profile: Path, database_url: str, spider_args: tuple[str, ...] = ()) -> dict:
+ARCHIVE_DIR = ROOT / "bench" / "out" / "archive"
+
+
+def crawl(
+    kind: str,
+    profile: Path,
+    database_url: str,
+    spider_args: tuple[str, ...] = (),
+    extra: dict[str, str] | None = None,
+) -> dict:
     """One crawl in its own process; returns its Scrapy stats."""
     out = Path(tempfile.mkstemp(suffix=".json")[1])
     settings = dict(CRAWL_SETTINGS, DATABASE_URL=database_url)
+    settings["GOVCRAWL_ARCHIVE_DIR"] = str(ARCHIVE_DIR)
     if kind == "bare":
         settings["ITEM_PIPELINES"] = "{}"
         settings["EXTENSIONS"] = "{}"
+        settings["GOVCRAWL_ARCHIVE"] = "False"  # parse only: no archive either
+    settings.update(extra or {})
     settings["STATS_CLASS"] = "bench.stats_dump.JsonStatsDump"
     settings["BENCH_STATS_FILE"] = str(out)
     cmd = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"site={profile}"]
@@ -80,9 +99,15 @@ def crawl(kind: str, profile: Path, database_url: str, spider_args: tuple[str, .
         cmd += ["-s", f"{key}={value}"]
     env = {**os.environ}
     env.pop("DATABASE_URL", None)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(cmd, cwd=ROOT, env=env, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     stats = json.loads(out.read_text())
     out.unlink()
+    # the crawl process's own CPU time: unlike pages/s, hardly moved by other load on the machine
+    stats["bench/cpu_seconds"] = (after.ru_utime - before.ru_utime) + (
+        after.ru_stime - before.ru_stime
+    )
     return stats
 
 
@@ -183,6 +208,55 @@ def bench_store(database_url: str, rows: list[dict], batch: int = 500) -> tuple[
     return store, bare
 
 
+def bench_archive(
+    profile: Path, database_url: str, rounds: int, attachments: bool
+) -> list[tuple[str, list[float], list[float]]]:
+    """Full crawls with the archive off and on (and attachments, if asked), alternating;
+    per variant its pages/s and WARC bytes per stored article, run by run."""
+    import shutil
+
+    variants = [("archive off", {"GOVCRAWL_ARCHIVE": "False", "GOVCRAWL_ATTACHMENTS": "False"}),
+                ("archive on", {"GOVCRAWL_ARCHIVE": "True", "GOVCRAWL_ATTACHMENTS": "False"})]  # fmt: skip
+    if attachments:
+        variants += [("attachments, archive off", {"GOVCRAWL_ARCHIVE": "False", "GOVCRAWL_ATTACHMENTS": "True"}),
+                     ("attachments, archive on", {"GOVCRAWL_ARCHIVE": "True", "GOVCRAWL_ATTACHMENTS": "True"})]  # fmt: skip
+    rates: dict[str, list[float]] = {name: [] for name, _ in variants}
+    sizes: dict[str, list[float]] = {name: [] for name, _ in variants}
+    cpu: dict[str, list[float]] = {name: [] for name, _ in variants}
+    for round_no in range(1, rounds + 1):
+        for name, extra in variants:
+            fresh_site(database_url)
+            shutil.rmtree(ARCHIVE_DIR, ignore_errors=True)
+            stats = crawl("full", profile, database_url, extra=extra)
+            rate = pages_per_second(stats)
+            stored = stats.get("govcrawl/items/new", 0) + stats.get("govcrawl/items/updated", 0)
+            warc = sum(f.stat().st_size for f in ARCHIVE_DIR.rglob("*.warc.gz"))
+            rates[name].append(rate)
+            sizes[name].append(warc / stored if stored else 0.0)
+            cpu[name].append(1000 * stats["bench/cpu_seconds"] / stats["response_received_count"])
+            print(f"round {round_no} {name:<25}: {stats['response_received_count']} pages, "
+                  f"{stored} stored, {rate:7.1f} pages/s, {cpu[name][-1]:.2f} CPU ms/page, "
+                  f"{warc / 1e6:6.1f} MB of WARC")  # fmt: skip
+    return [(name, rates[name], sizes[name], cpu[name]) for name, _ in variants]
+
+
+def report_archive(results: list[tuple[str, list[float], list[float], list[float]]]) -> None:
+    medians = {name: statistics.median(r) for name, r, _, _ in results}
+    cpu = {name: statistics.median(c) for name, _, _, c in results}
+    print()
+    for name, runs, per_article, cpu_runs in results:
+        print(f"{name:<25} median {medians[name]:7.1f} pages/s (runs {min(runs):.1f}–{max(runs):.1f}) | "
+              f"{cpu[name]:.2f} CPU ms/page (runs {min(cpu_runs):.2f}–{max(cpu_runs):.2f}) | "
+              f"{statistics.median(per_article):6.0f} WARC bytes per article")  # fmt: skip
+    for off, on in (("archive off", "archive on"),
+                    ("attachments, archive off", "attachments, archive on")):  # fmt: skip
+        if off in medians and on in medians:
+            ratio = medians[on] / medians[off]
+            print(f"{on} / {off}: pages/s ratio {ratio:.2f} — the archive costs "
+                  f"{100 * (1 - ratio):.1f}% of pages/s; crawl CPU per page "
+                  f"+{100 * (cpu[on] / cpu[off] - 1):.1f}% (target <= 10%)")  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -191,6 +265,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument(
         "--store-only", action="store_true", help="only the store vs execute_values figure"
+    )
+    parser.add_argument(
+        "--archive", action="store_true", help="only the full pipeline, archive off vs on"
+    )
+    parser.add_argument(
+        "--attachments", action="store_true", help="with --archive: also with attachments on"
     )
     args = parser.parse_args()
 
@@ -218,6 +298,12 @@ def main() -> int:
         f"portal: {args.articles} articles at {base_url} (pre-rendered, separate process); cpus: {os.cpu_count()}"
     )
 
+    if args.archive:
+        try:
+            report_archive(bench_archive(profile, database_url, args.rounds, args.attachments))
+        finally:
+            server.terminate()
+        return 0
     results: dict[str, list[float]] = {"bare": [], "full": []}
     try:
         for round_no in range(1, args.rounds + 1):

@@ -779,11 +779,13 @@ def build_parser() -> argparse.ArgumentParser:
         "-s", "--set", action="append", metavar="NAME=VALUE", help="override a Scrapy setting"
     )
     demo.set_defaults(func=cmd_demo)
-    from crawler import schedule_cmd, watch_cmd
+    from crawler import reparse_cmd, schedule_cmd, watch_cmd, worker_cmd
     from crawler.web.cli import add_parser as add_web_parser
 
     schedule_cmd.add_parser(sub)  # govcrawl schedule [--list|--once] [--site S]
     watch_cmd.add_parser(sub)  # govcrawl watch add|list|remove|test
+    worker_cmd.add_parser(sub)  # govcrawl worker [--concurrency N]
+    reparse_cmd.add_parser(sub)  # govcrawl reparse [--site S] [--since D]
     add_web_parser(sub)
     return parser
 

@@ -23,6 +23,7 @@ at once.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -51,6 +52,8 @@ from sqlalchemy.sql import Executable
 
 from crawler.database import scrub
 from crawler.extraction.text import CHINA_TZ
+from crawler.jobs import QueueRunner, Reaper, job_counts
+from crawler.locks import close_abandoned_runs
 from crawler.metrics import Metrics, follow_scheduler, start_metrics_server
 from crawler.models import CrawlRun
 from crawler.profiles import ProfileError, SiteProfile
@@ -118,6 +121,58 @@ def _dies_with_parent() -> Callable[[], None] | None:
     return arm
 
 
+class WarmChild:
+    """A crawl forked from the fork server, with the part of ``subprocess.Popen``'s interface
+    SiteRunner uses."""
+
+    def __init__(self, process: Any) -> None:
+        self.process = process
+        self.pid = process.pid
+
+    def wait(self, timeout: float | None = None) -> int:
+        self.process.join(timeout)
+        if self.process.exitcode is None:
+            raise subprocess.TimeoutExpired("crawl", timeout or 0)
+        return int(self.process.exitcode)
+
+    def send_signal(self, signum: int) -> None:
+        if self.process.exitcode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+class WarmForks:
+    """Crawls forked from a fork server that imported Scrapy and govcrawl once
+    (``multiprocessing``'s forkserver, preloaded with crawler/warm.py). A crawl is still a
+    process of its own; it only skips the interpreter's start and the imports."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        self.context = multiprocessing.get_context("forkserver")
+        self.context.set_forkserver_preload(["crawler.warm", "crawler.crawl_child"])
+        self._lock = threading.Lock()
+
+    def start(self, argv: list[str]) -> WarmChild:
+        from crawler.crawl_child import start
+
+        process = self.context.Process(
+            target=start, args=(argv, os.getpid()), name="govcrawl crawl"
+        )
+        with self._lock:  # Process.start keeps module-level bookkeeping
+            process.start()
+        return WarmChild(process)
+
+    def close(self) -> None:
+        from multiprocessing import forkserver
+
+        with contextlib.suppress(Exception):
+            forkserver._forkserver._stop()  # type: ignore[attr-defined]
+
+
 class SiteRunner:
     """Runs one crawl of one site: lock, run record, child process, time limit."""
 
@@ -128,9 +183,13 @@ class SiteRunner:
         timeout: float,
         kill_grace: float,
         database_url: str | None = None,
+        warm: bool = False,
     ) -> None:
         self.engine = engine
         self.home = Path(home)
+        self.database_url = database_url
+        # crawls forked from a fork server that imported everything once (crawler/warm.py)
+        self.forks = WarmForks() if warm else None
         self.timeout = timeout
         self.kill_grace = kill_grace
         from crawler import settings as defaults
@@ -140,7 +199,7 @@ class SiteRunner:
         # a database given on the command line reaches the crawls as the environment's
         self.child_env = {**os.environ, "DATABASE_URL": database_url} if database_url else None
         self.stopping = threading.Event()
-        self.children: set[subprocess.Popen[bytes]] = set()
+        self.children: set[subprocess.Popen[bytes] | WarmChild] = set()
         self._lock = threading.Lock()
 
     def log_path(self, site: str) -> Path:
@@ -160,7 +219,7 @@ class SiteRunner:
             return "skipped"  # the daemon is stopping: start nothing new
         with site_lock(self.engine, site) as locked:
             if locked:
-                self._close_abandoned(site)
+                close_abandoned_runs(self.engine, holding=site)  # runs the dead left open
                 return self.run_locked(site, profile_path, trigger)
             reason = (
                 f"skipped: another crawl of this site is running: {lock_holder(self.engine, site)}"
@@ -169,37 +228,6 @@ class SiteRunner:
                          finish_reason=reason, finished_at=func.now(), hostname=socket.gethostname())  # fmt: skip
             logger.warning("crawl %s: %s", site, reason)
             return "skipped"
-
-    def _close_abandoned(self, site: str) -> None:
-        """Close the runs of ``site`` left open by a process that died. Whoever crawls a site
-        holds its lock (a daemon on its crawl's behalf), so once we hold it a ``queued`` run, or
-        a ``running`` one of another host, has nobody left to close it. A ``running`` run of
-        this host is closed by the next crawl, which can see that its process is gone
-        (crawler/runs.py)."""
-        here = socket.gethostname()
-        closing = {
-            "queued": (CrawlRun.status == "queued", "its scheduler died before the crawl started"),
-            "running": (
-                (CrawlRun.status == "running") & CrawlRun.hostname.is_distinct_from(here),
-                "its crawl on another host ended without a word (its daemon died or lost "
-                "the database)",
-            ),
-        }
-        with self.engine.begin() as conn:
-            for status, (which, reason) in closing.items():
-                closed = (
-                    conn.execute(
-                        update(CrawlRun)
-                        .where(CrawlRun.site == site, which)
-                        .values(status="failed", finished_at=func.now(), finish_reason=reason)
-                        .returning(CrawlRun.id)
-                    )
-                    .scalars()
-                    .all()
-                )
-                for run_id in closed:
-                    logger.warning("crawl %s: run %d was left %s: %s; failed", site, run_id,
-                                   status, reason)  # fmt: skip
 
     def run_locked(
         self,
@@ -215,19 +243,25 @@ class SiteRunner:
                               log_path=str(log_file), hostname=socket.gethostname())  # fmt: skip
         if on_recorded is not None:
             on_recorded(run_id)
-        cmd = [sys.executable, "-m", "crawler.cli", "crawl", profile_path,
-               "--log-file", str(log_file), "-s", f"GOVCRAWL_RUN_ID={run_id}"]  # fmt: skip
+        argv = ["crawl", profile_path, "--log-file", str(log_file),
+                "-s", f"GOVCRAWL_RUN_ID={run_id}"]  # fmt: skip
         logger.info("crawl %s: run %d starting, log %s", site, run_id, log_file)
         started = time.monotonic()
-        child = subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            env=self.child_env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=_dies_with_parent(),
-        )
+        child: subprocess.Popen[bytes] | WarmChild
+        if self.forks is not None:
+            # no exec: the database URL given on the command line cannot show in `ps`
+            given = ["--database-url", self.database_url] if self.database_url else []
+            child = self.forks.start(given + argv)
+        else:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "crawler.cli", *argv],
+                cwd=ROOT,
+                env=self.child_env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_dies_with_parent(),
+            )
         with self._lock:
             self.children.add(child)
         outcome = None
@@ -244,7 +278,7 @@ class SiteRunner:
             outcome = "interrupted"
         return self._finish(run_id, site, code, outcome, time.monotonic() - started)
 
-    def _stop(self, child: subprocess.Popen[bytes]) -> int:
+    def _stop(self, child: subprocess.Popen[bytes] | WarmChild) -> int:
         """SIGTERM (Scrapy closes the spider cleanly), then SIGKILL after the grace period."""
         child.send_signal(signal.SIGTERM)
         try:
@@ -287,8 +321,13 @@ class SiteRunner:
         for child in children:
             child.send_signal(signal.SIGTERM)
 
+    def close(self) -> None:
+        """Stop the fork server, if any (its children are waited for by then)."""
+        if self.forks is not None:
+            self.forks.close()
 
-RUNNER: SiteRunner | None = None
+
+RUNNER: SiteRunner | QueueRunner | None = None
 
 
 def run_scheduled(site: str, profile_path: str) -> str:
@@ -431,8 +470,12 @@ class SchedulerDaemon:
         disabled: Sequence[str] = (),
         database_url: str | None = None,
         metrics: Metrics | None = None,
+        workers: bool = False,
+        stalled_after: float = 30.0,
     ) -> None:
         self.engine = engine
+        self.workers = workers  # defer crawl jobs to `govcrawl worker`s instead of crawling
+        self.stalled_after = stalled_after
         self.metrics = metrics  # the daemon's own gauges on the metrics endpoint, when served
         self.profiles = profiles
         self.home = home
@@ -498,11 +541,16 @@ class SchedulerDaemon:
         if self.stop.wait(self.leader_poll):
             logger.info("signal %s: stopping before any crawl started", self.received[0])
             return True
-        runner = RUNNER = SiteRunner(
-            self.engine, self.home, self.timeout, self.kill_grace, self.database_url
-        )
+        runner: SiteRunner | QueueRunner
+        if self.workers:
+            url = self.database_url or self.engine.url.render_as_string(hide_password=False)
+            runner = RUNNER = QueueRunner(self.engine, url)
+        else:
+            runner = RUNNER = SiteRunner(
+                self.engine, self.home, self.timeout, self.kill_grace, self.database_url
+            )
         scheduler = build_scheduler(self.engine, self.max_sites, self.misfire_grace)
-        if self.metrics is not None:
+        if self.metrics is not None and not self.workers:  # with workers: tidy() counts jobs
             follow_scheduler(scheduler, self.metrics, slots=self.max_sites)
             self.metrics.set_leader(True)
         lost: str | None = "an unexpected error"
@@ -524,11 +572,15 @@ class SchedulerDaemon:
             if scheduler.running:  # the running jobs record their crawls as interrupted
                 scheduler.shutdown(wait=True)
             self.leadership.release()
+            if isinstance(runner, QueueRunner):
+                runner.close()
             if self.metrics is not None:
                 self.metrics.set_leader(False)
         return lost is None
 
-    def _schedule(self, scheduler: BackgroundScheduler, runner: SiteRunner) -> str | None:
+    def _schedule(
+        self, scheduler: BackgroundScheduler, runner: SiteRunner | QueueRunner
+    ) -> str | None:
         """Run the scheduler until a signal (None) or until the lock is lost (why)."""
         scheduler.start(paused=True)
         reconcile_jobs(scheduler, self.profiles, self.prune)
@@ -542,16 +594,34 @@ class SchedulerDaemon:
             executor="health",
         )
         scheduler.resume()
-        logger.info("scheduler started with %d site(s): %s", len(self.profiles),
-                    ", ".join(p.name for p in self.profiles))  # fmt: skip
+        logger.info("scheduler started with %d site(s): %s; %s", len(self.profiles),
+                    ", ".join(p.name for p in self.profiles),
+                    "crawls deferred to the workers" if self.workers else "crawling here")  # fmt: skip
         self.health(scheduler, runner)
         while not self.stop.wait(self.leader_poll):
             lost = self.leadership.lost()
             if lost is not None:
                 return lost
+            self.tidy(runner)
         return None
 
-    def health(self, scheduler: BackgroundScheduler, runner: SiteRunner) -> None:
+    def tidy(self, runner: SiteRunner | QueueRunner) -> None:
+        """Each poll, the leader cleans up after processes that died: the jobs of silent
+        workers are failed (freeing their sites' job locks) and runs left open are closed.
+        A failure here is logged and tried again next poll; it never stops the scheduling."""
+        try:
+            if isinstance(runner, QueueRunner):
+                Reaper(runner.app, self.stalled_after).reap()
+                if self.metrics is not None:
+                    counts = job_counts(self.engine)
+                    self.metrics.set_in_flight(counts.get("doing", 0))
+                    self.metrics.set_queue_depth(counts.get("todo", 0))
+            close_abandoned_runs(self.engine)
+        except Exception as exc:  # noqa: BLE001 - a database hiccup: next poll tries again
+            logger.warning("tidying after dead processes failed: %s; trying again in %g s",
+                           describe(exc, self.leadership.url), self.leader_poll)  # fmt: skip
+
+    def health(self, scheduler: BackgroundScheduler, runner: SiteRunner | QueueRunner) -> None:
         if self.stop.is_set():
             return
         jobs = [j for j in scheduler.get_jobs() if j.id.startswith("crawl:") and j.next_run_time]
@@ -581,6 +651,8 @@ def serve(
     metrics_port: int = 0,
     metrics_host: str = "127.0.0.1",
     metrics_timeout: float = 5.0,
+    workers: bool = False,
+    stalled_after: float = 30.0,
 ) -> int:
     """Run the daemon until SIGTERM or SIGINT; ``disabled`` names the sites whose profile
     could not be used (reported at start and in every health line)."""
@@ -599,7 +671,8 @@ def serve(
         engine, profiles, home=home, timeout=timeout, kill_grace=kill_grace,
         max_sites=max_sites, misfire_grace=misfire_grace, health_seconds=health_seconds,
         leader_poll=leader_poll, prune=prune, disabled=disabled, database_url=database_url,
-        metrics=server.metrics if server is not None else None,
+        metrics=server.metrics if server is not None else None, workers=workers,
+        stalled_after=stalled_after,
     )  # fmt: skip
     signal.signal(signal.SIGTERM, daemon.on_signal)
     signal.signal(signal.SIGINT, daemon.on_signal)

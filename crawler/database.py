@@ -233,6 +233,13 @@ def engine_from_settings(settings) -> Engine:  # type: ignore[no-untyped-def]
     )
 
 
+def include_name(name, type_, parent_names) -> bool:  # type: ignore[no-untyped-def]
+    """Which database objects the models describe: not APScheduler's job store table, nor
+    procrastinate's job queue (migration 0010 applies its schema whole)."""
+    table = name if type_ == "table" else (parent_names or {}).get("table_name") or ""
+    return not (table == "apscheduler_jobs" or table.startswith("procrastinate_"))
+
+
 def alembic_config():  # type: ignore[no-untyped-def]
     from alembic.config import Config
 
@@ -242,7 +249,11 @@ def alembic_config():  # type: ignore[no-untyped-def]
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision``; concurrent callers wait on an advisory lock."""
+    """Bring the schema to ``revision``; concurrent callers wait on an advisory lock. A
+    database already at the heads of the migrations on disk costs one SELECT: Alembic is
+    loaded only when there is something to do (or the files cannot be read plainly)."""
+    if revision == "head" and at_heads(engine):
+        return
     from alembic import command
 
     cfg = alembic_config()
@@ -250,3 +261,71 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(7305761)"))
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+_heads_cache: dict[tuple[tuple[str, int, int], ...], frozenset[str] | None] = {}
+
+
+def head_revisions() -> frozenset[str] | None:
+    """The head revisions of ``migrations/versions``, read from each file's ``revision`` and
+    ``down_revision`` assignments without loading Alembic (cached while no file changes).
+    None when a file does not state both as plain literals: then only Alembic can tell."""
+    files = sorted(  # the files Alembic reads as revisions
+        p
+        for p in (MIGRATIONS_DIR / "versions").glob("*.py")
+        if not p.name.startswith((".#", "__init__"))
+    )
+    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    if key not in _heads_cache:
+        _heads_cache.clear()
+        _heads_cache[key] = _read_heads(files)
+    return _heads_cache[key]
+
+
+def _read_heads(files: list[Path]) -> frozenset[str] | None:
+    import ast
+
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in files:
+        found: dict[str, Any] = {}
+        try:
+            body = ast.parse(path.read_text(encoding="utf-8")).body
+        except (SyntaxError, ValueError, UnicodeDecodeError):
+            return None  # Alembic says what is wrong with it
+        for node in body:
+            if isinstance(node, ast.Assign):
+                targets, value = node.targets, node.value
+            elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                targets, value = [node.target], node.value  # revision: str = "0001"
+            else:
+                continue
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+                    try:
+                        found[target.id] = ast.literal_eval(value)
+                    except (ValueError, TypeError, SyntaxError):
+                        return None
+        revision, down = found.get("revision"), found.get("down_revision", ...)
+        if not isinstance(revision, str) or down is ... or revision in revisions:
+            return None
+        revisions.add(revision)
+        parents.update([down] if isinstance(down, str) else (down or ()))
+    if not parents <= revisions:  # a revision missing: Alembic reports it
+        return None
+    return frozenset(revisions - parents) or None
+
+
+def at_heads(engine: Engine) -> bool:
+    """Whether the database's ``alembic_version`` holds exactly the migrations' heads. A
+    migration under way in another process is not seen until it commits (PostgreSQL's DDL is
+    transactional), so True means the schema is complete."""
+    heads = head_revisions()
+    if heads is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            current = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
+            return frozenset(current) == heads
+    except ProgrammingError:  # no alembic_version table: a new database
+        return False

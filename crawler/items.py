@@ -24,6 +24,10 @@ class ArticleItem(scrapy.Item):
     last_modified = scrapy.Field()
     listing_hash = scrapy.Field()
     page_hash = scrapy.Field()  # sha256 of the page's title and body container, when fetched  # fingerprint of the listing entry (None for a single page)
+    # pointers to the raw archive's records of the page and of the listing reply
+    # (crawler/archive.py: "<site>/<file>#<offset>"; None when not archived)
+    archive_page = scrapy.Field()
+    archive_listing = scrapy.Field()
     # what NormalisePipeline derives
     article_key = scrapy.Field()
     published_at = scrapy.Field()

@@ -73,6 +73,15 @@ class Article(Base):
     duplicate_of: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("articles.id", ondelete="SET NULL"), index=True
     )
+    # the LSH band values of the body's MinHash (crawler/neardup.py; NULL for a body too short
+    # to compare), looked up through article_bands
+    minhash_bands: Mapped[list[int] | None] = mapped_column(ARRAY(BigInteger))
+    # the earliest article whose body is alike (character 3-gram Jaccard index of at least
+    # GOVCRAWL_NEARDUP_THRESHOLD) but not the same text, and that index
+    near_duplicate_of: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("articles.id", ondelete="SET NULL"), index=True
+    )
+    similarity: Mapped[float | None] = mapped_column(Float)
     # sha256 of what the listing said (title, date, URL, body in the JSON): an incremental run
     # skips an entry whose listing hash it already has
     listing_hash: Mapped[str | None] = mapped_column(Text)
@@ -84,6 +93,11 @@ class Article(Base):
     # sha256 of the page's title and body container when it was last fetched: a re-check
     # that finds the same hash stores nothing
     page_hash: Mapped[str | None] = mapped_column(Text)
+    # the raw archive's records of the current content (crawler/archive.py), as
+    # "<site>/<file>.warc.gz#<offset>": the article page's, and the listing reply's (the
+    # listing is the source on some platforms); `govcrawl reparse` re-reads them
+    archive_page: Mapped[str | None] = mapped_column(Text)
+    archive_listing: Mapped[str | None] = mapped_column(Text)
     # the adaptive re-check schedule (crawler/incremental/policy.py): when the page is next
     # due, the current interval in days, and when it was last re-checked
     next_check_at: Mapped[datetime | None] = mapped_column(TZ, index=True)
@@ -99,6 +113,18 @@ class Article(Base):
     __table_args__ = (
         Index("ix_articles_channels", "channels", postgresql_using="gin"),
         Index("ix_articles_search_vector", "search_vector", postgresql_using="gin"),
+    )
+
+
+class ArticleBand(Base):
+    """One LSH band value of an article's body (``articles.minhash_bands``, one row each): the
+    articles sharing a value with a new one are its near-duplicate candidates, found by index."""
+
+    __tablename__ = "article_bands"
+
+    band: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
     )
 
 
@@ -256,4 +282,43 @@ class WatchHit(Base):
             "id",
             postgresql_where=text("delivered_at IS NULL"),
         ),
+    )
+
+
+class Attachment(Base):
+    """A file an article links to (PDF, Word, Excel, …): where it is stored and its text.
+
+    One row per article and link. The file itself is stored once per content
+    (``<FILES_STORE>/full/<sha256[:2]>/<sha256>.<type>``) however many articles link to it.
+    Rows name their article by ``article_key``, not ``articles.id``: the store assigns ids in
+    its batched upsert after the item has left the pipelines, while the key is the article's
+    fixed, unique identity (``articles.article_key``).
+    """
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    article_key: Mapped[str] = mapped_column(Text, index=True)
+    site: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text, index=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    # the type the link declared (pdf, docx, xls, …); the format read is in ``status``'s reason
+    type: Mapped[str | None] = mapped_column(Text)
+    # extracted | not_extracted | corrupt | oversized | offsite (another host: not fetched) |
+    # failed (the fetch failed: tried again next time the article is crawled)
+    status: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(Text, index=True)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    # relative to FILES_STORE
+    path: Mapped[str | None] = mapped_column(Text)
+    fetched_at: Mapped[datetime | None] = mapped_column(TZ)
+    text: Mapped[str] = mapped_column(Text, server_default="")
+    # why there is no text: an old format, a corrupt file, the size cap, the fetch error
+    error: Mapped[str | None] = mapped_column(Text)
+    # character bigrams of the text, as articles.search_vector (crawler/search.py)
+    search_vector: Mapped[list[str] | None] = mapped_column(Lexemes)
+
+    __table_args__ = (
+        UniqueConstraint("article_key", "url"),
+        Index("ix_attachments_search_vector", "search_vector", postgresql_using="gin"),
     )

@@ -231,7 +231,12 @@ def show(engine: Engine, ident: str) -> dict[str, Any]:
             )
         ]
     keep = ("id", "site", "channels", "url", "title", "published_at", "source", "author", "attachments",
-            "images", "extra", "duplicate_of", "withdrawn_at", "first_seen", "last_seen", "updated_at", "body_text")  # fmt: skip
+            "images", "extra", "duplicate_of", "near_duplicate_of", "similarity", "withdrawn_at",
+            "first_seen", "last_seen", "updated_at", "body_text")  # fmt: skip
     record = {name: getattr(article, name) for name in keep}
+    if article.near_duplicate_of is not None:  # crawler/neardup.py
+        record["near_duplicate"] = (
+            f"near-duplicate of #{article.near_duplicate_of} (similarity {article.similarity:.2f})"
+        )
     record["versions"] = versions
     return record

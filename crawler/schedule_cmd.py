@@ -162,4 +162,6 @@ def schedule(
         metrics_port=defaults.GOVCRAWL_METRICS_PORT,
         metrics_host=defaults.GOVCRAWL_METRICS_HOST,
         metrics_timeout=defaults.GOVCRAWL_METRICS_TIMEOUT,
+        workers=defaults.GOVCRAWL_WORKERS,
+        stalled_after=defaults.GOVCRAWL_WORKER_STALLED,
     )

@@ -14,7 +14,10 @@ A query term of
   term matches; the few that hold the bigrams apart are removed by re-checking the term as a
   substring of the title or body (``strpos``), on the candidates only.
 
-So a search finds exactly the articles whose title or body contains every term.
+So a search finds exactly the articles whose title or body contains every term — or one of
+whose attachments does: each attachment's text (``attachments.search_vector``, built the same
+way from its name and text) is searched alike, and such a match says where it is
+(``in attachment 附件1.pdf: …``).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, cast, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, and_, cast, func, literal, or_, select, true, union
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
@@ -190,22 +193,53 @@ def indexed(article: Any, query: Query) -> ColumnElement[bool]:
     return article.search_vector.op("@@")(cast(literal(query.tsquery), TSQUERY))
 
 
+def _contains(column: Any, term: str) -> ColumnElement[bool]:
+    # lower() only when the term has letters with a case: it copies the whole text
+    folded = func.lower(column) if term.upper() != term else column
+    return func.strpos(folded, term) > 0
+
+
 def recheck(article: Any, query: Query) -> list[ColumnElement[bool]]:
     """The substring checks that make the index condition exact."""
-
-    def contains(column: Any, term: str) -> ColumnElement[bool]:
-        # lower() only when the term has letters with a case: it copies the whole text
-        folded = func.lower(column) if term.upper() != term else column
-        return func.strpos(folded, term) > 0
-
     return [
-        or_(contains(article.title, term), contains(article.body_text, term))
+        or_(_contains(article.title, term), _contains(article.body_text, term))
         for term in query.recheck
     ]
 
 
-def match(article: Any, query: Query) -> ColumnElement[bool]:
+def match_own_text(article: Any, query: Query) -> ColumnElement[bool]:
+    """The article's title or body holds every term."""
     return and_(indexed(article, query), *recheck(article, query))
+
+
+def match_attachment(attachment: Any, query: Query) -> ColumnElement[bool]:
+    """The attachment's name or text holds every term."""
+    return and_(
+        indexed(attachment, query),
+        *(
+            or_(_contains(attachment.name, term), _contains(attachment.text, term))
+            for term in query.recheck
+        ),
+    )
+
+
+def match(article: Any, query: Query) -> ColumnElement[bool]:
+    """The article, or one of its attachments, holds every term. The keys of both kinds of
+    match are gathered first (each through its own GIN index) and the articles joined on
+    their unique key: an ``OR`` of the two conditions would scan every article."""
+    from crawler.models import Article, Attachment
+
+    keys = union(
+        select(Article.article_key).where(match_own_text(Article, query)),
+        select(Attachment.article_key).where(match_attachment(Attachment, query)),
+    )
+    return article.article_key.in_(keys.scalar_subquery())
+
+
+def holds_terms(text: str, terms: tuple[str, ...]) -> bool:
+    """Whether ``text`` holds every term (lower-cased, as a search matches)."""
+    lowered = text.lower()
+    return all(term in lowered for term in terms)
 
 
 def statement(text: str | None, filters: Filters) -> Any:
@@ -239,23 +273,55 @@ def search(
     engine: Engine, text: str, filters: Filters, limit: int = 20, offset: int = 0
 ) -> list[dict[str, Any]]:
     """One page of matches, newest first, each with a snippet around its first match."""
+    from crawler.models import Article, Attachment
+
     query = parse_query(text)
-    stmt = statement(text, filters).limit(limit).offset(offset)
+    where = filters.conditions(Article)
+    newest = (Article.published_at.desc(), Article.id.desc())
+    # Two queries, each newest first and cut at the page's end, then merged: one SELECT with
+    # both conditions (``statement()``) must gather every match before it can sort, where
+    # each of these can stop at the page (the body's own matches walking the date index for a
+    # common term, the GIN index for a rare one; the attachments' matches through theirs).
+    own = select(Article).where(*where, match_own_text(Article, query))
+    through_files = select(Article).where(
+        *where,
+        Article.article_key.in_(
+            select(Attachment.article_key).where(match_attachment(Attachment, query))
+        ),
+    )
     with engine.connect() as conn:
-        found = conn.execute(stmt).all()
-    return [
-        {
-            "id": a.id,
-            "published": a.published_at,
-            "site": a.site,
-            "channels": a.channels,
-            "title": a.title,
-            "source": a.source,
-            "match": snippet(a.body_text, query.terms),
-            "url": a.url,
+        merged = {
+            a.id: a
+            for stmt in (own, through_files)
+            for a in conn.execute(stmt.order_by(*newest).limit(offset + limit)).all()
         }
-        for a in found
-    ]
+        found = sorted(merged.values(), key=lambda a: (a.published_at, a.id), reverse=True)
+        found = found[offset : offset + limit]
+        # the articles found through an attachment only: which attachment, and where in it
+        elsewhere = [
+            a.article_key
+            for a in found
+            if not holds_terms(a.title + "\n" + a.body_text, query.terms)
+        ]
+        in_files: dict[str, tuple[str, str]] = {}
+        if elsewhere:
+            for key, name, url, body in conn.execute(
+                select(Attachment.article_key, Attachment.name, Attachment.url, Attachment.text)
+                .where(Attachment.article_key.in_(elsewhere), match_attachment(Attachment, query))
+                .order_by(Attachment.article_key, Attachment.id)
+            ):
+                in_files.setdefault(key, (name or url.rsplit("/", 1)[-1], body))
+    rows = []
+    for a in found:
+        if a.article_key in in_files:
+            name, body = in_files[a.article_key]
+            where = f"in attachment {name}: {snippet(body, query.terms)}"
+        else:
+            where = snippet(a.body_text, query.terms)
+        rows.append({"id": a.id, "published": a.published_at, "site": a.site,
+                     "channels": a.channels, "title": a.title, "source": a.source,
+                     "match": where, "url": a.url})  # fmt: skip
+    return rows
 
 
 EXPORT_FIELDS = (

@@ -96,6 +96,8 @@ ITEM_PIPELINES = {
     "pipelines.normalise.NormalisePipeline": 100,
     "pipelines.validate.ValidatePipeline": 200,
     "pipelines.dedup.DedupPipeline": 300,
+    # attachments fetched, stored once by content, read to text (GOVCRAWL_ATTACHMENTS=0: off)
+    "pipelines.attachments.AttachmentsPipeline": 350,
     "pipelines.store.StorePipeline": 400,
 }
 EXTENSIONS = {
@@ -150,6 +152,28 @@ GOVCRAWL_PROGRESS = False
 # Rows per upsert batch, and the longest time an item waits in the buffer.
 GOVCRAWL_STORE_BATCH_SIZE = 500
 GOVCRAWL_STORE_FLUSH_SECONDS = 5.0
+# An article whose body is this alike to an earlier one's (Jaccard index of character 3-grams,
+# 0.5–1; crawler/neardup.py) is linked to the earliest as its near-duplicate.
+GOVCRAWL_NEARDUP_THRESHOLD = _env_number("GOVCRAWL_NEARDUP_THRESHOLD", "0.7", float, 0.5, 1.0)
+# --- the raw archive (crawler/archive.py, `govcrawl reparse`) -------------------------------
+# Every reply that produced an article is kept as WARC (one gzip member per record) in
+# GOVCRAWL_ARCHIVE_DIR/<site>/ (default GOVCRAWL_HOME/archive), a file per run, a new one past
+# GOVCRAWL_ARCHIVE_MAX_BYTES. When a crawl starts, the site's files older than
+# GOVCRAWL_ARCHIVE_KEEP_DAYS that no article points at any more are deleted (0: keep all).
+GOVCRAWL_ARCHIVE = os.environ.get("GOVCRAWL_ARCHIVE", "1").strip() not in ("0", "false", "")
+GOVCRAWL_ARCHIVE_DIR = os.environ.get("GOVCRAWL_ARCHIVE_DIR", "")
+GOVCRAWL_ARCHIVE_MAX_BYTES = _env_number("GOVCRAWL_ARCHIVE_MAX_BYTES", str(2**30), int, 1)
+GOVCRAWL_ARCHIVE_KEEP_DAYS = _env_number("GOVCRAWL_ARCHIVE_KEEP_DAYS", "30", float)
+SPIDER_MIDDLEWARES = {"crawler.archive.WarcArchive": 950}
+# --- attachments (pipelines/attachments.py) ---------------------------------------------------
+# Fetch the files articles link to (on the profile's host only), store each content once under
+# FILES_STORE (a folder, or any store Scrapy's FilesPipeline takes: s3://, gs://, ftp://) and
+# make their text searchable. A file over GOVCRAWL_ATTACHMENT_MAX_BYTES is not fetched.
+GOVCRAWL_ATTACHMENTS = os.environ.get("GOVCRAWL_ATTACHMENTS", "1") not in ("0", "false", "")
+GOVCRAWL_ATTACHMENT_MAX_BYTES = _env_number(
+    "GOVCRAWL_ATTACHMENT_MAX_BYTES", str(50 * 1024 * 1024), int, 1
+)
+FILES_STORE = os.environ.get("FILES_STORE") or str(Path(GOVCRAWL_HOME) / "files")
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
@@ -176,6 +200,19 @@ GOVCRAWL_MAX_SITES = _env_number("GOVCRAWL_MAX_SITES", "2", int, 1, 64)
 GOVCRAWL_MISFIRE_GRACE = _env_number("GOVCRAWL_MISFIRE_GRACE", "3600", int, 1, 7 * 86400)
 GOVCRAWL_HEALTH_SECONDS = _env_number("GOVCRAWL_HEALTH_SECONDS", "300", float, 1, 86400)
 GOVCRAWL_LEADER_POLL = _env_number("GOVCRAWL_LEADER_POLL", "5", float, 0.1, 600)
+
+# Workers (crawler/jobs.py). With GOVCRAWL_WORKERS=1 the scheduler only defers crawl jobs to a
+# procrastinate queue in the database and ``govcrawl worker`` processes, on any hosts, run them
+# (GOVCRAWL_WORKER_CONCURRENCY crawls at once each); with 0 (the default) the scheduler crawls
+# itself, as on one machine. A worker writes a heartbeat every GOVCRAWL_WORKER_HEARTBEAT s; one
+# silent for GOVCRAWL_WORKER_STALLED s is dead: the leader fails its jobs and closes their runs.
+# GOVCRAWL_WORKER_WARM=1 forks each crawl from a warm process that has imported everything once;
+# 0 starts a fresh interpreter per crawl.
+GOVCRAWL_WORKERS = os.environ.get("GOVCRAWL_WORKERS", "0").strip() not in ("0", "false", "")
+GOVCRAWL_WORKER_CONCURRENCY = _env_number("GOVCRAWL_WORKER_CONCURRENCY", "2", int, 1, 64)
+GOVCRAWL_WORKER_HEARTBEAT = _env_number("GOVCRAWL_WORKER_HEARTBEAT", "10", float, 0.1, 600)
+GOVCRAWL_WORKER_STALLED = _env_number("GOVCRAWL_WORKER_STALLED", "30", float, 0.5, 86400)
+GOVCRAWL_WORKER_WARM = os.environ.get("GOVCRAWL_WORKER_WARM", "1").strip() not in ("0", "false", "")
 # --- metrics (crawler/metrics.py) ------------------------------------------------------------
 # Each scheduler daemon serves Prometheus metrics on GOVCRAWL_METRICS_PORT (0: off), on
 # GOVCRAWL_METRICS_HOST (127.0.0.1; 0.0.0.0 in a container). A scrape waits at most

@@ -7,16 +7,11 @@ import os
 from alembic import context
 from sqlalchemy import create_engine
 
-from crawler.database import resolve_database_url
+from crawler.database import include_name, resolve_database_url
 from crawler.models import Base
 from crawler.settings import GOVCRAWL_HOME
 
 target_metadata = Base.metadata
-
-
-def include_name(name, type_, parent_names) -> bool:  # type: ignore[no-untyped-def]
-    # APScheduler creates and owns its job store table
-    return not (type_ == "table" and name == "apscheduler_jobs")
 
 
 def run_migrations(connection) -> None:  # type: ignore[no-untyped-def]

@@ -29,6 +29,7 @@ from crawler.database import DatabaseError, engine_from_settings
 from crawler.extraction.text import strip_control
 from crawler.items import ArticleItem
 from crawler.models import Article, ArticleVersion
+from crawler.neardup import DEFAULT_THRESHOLD, checked_threshold, fingerprint, link_stored
 from crawler.search import lexemes
 from crawler.signals import issue_reported
 
@@ -37,7 +38,7 @@ logger = logging.getLogger(__name__)
 COLUMNS = (
     "article_key", "site", "channels", "url", "platform_id", "title", "published_at", "source",
     "author", "body_html", "body_text", "images", "attachments", "extra", "content_hash", "body_hash",
-    "listing_hash", "etag", "last_modified", "page_hash",
+    "listing_hash", "etag", "last_modified", "page_hash", "archive_page", "archive_listing",
 )  # fmt: skip
 # what an edit can change, and what a version keeps
 VERSIONED = (
@@ -63,6 +64,7 @@ UPSERT = _upsert.on_conflict_do_update(
             name: _upsert.excluded[name]
             for name in (*VERSIONED, "extra", "content_hash", "body_hash", "search_vector")
         },  # fmt: skip
+        "minhash_bands": _upsert.excluded.minhash_bands,
         # an article reached under two URLs of one site (JCMS: one per column) keeps the
         # smaller, so the stored URL does not depend on which column was listed first; a site
         # that moved (new scheme or host) takes the new URL
@@ -74,6 +76,14 @@ UPSERT = _upsert.on_conflict_do_update(
         # a page fetched by URL alone has no listing hash: keep the one the listing gave
         "listing_hash": literal_column("COALESCE(excluded.listing_hash, articles.listing_hash)"),
         "page_hash": literal_column("COALESCE(excluded.page_hash, articles.page_hash)"),
+        # the records of the content just stored; a run without the archive keeps the old ones
+        **{
+            name: literal_column(
+                "CASE WHEN excluded.archive_page IS NULL AND excluded.archive_listing IS NULL "
+                f"THEN articles.{name} ELSE excluded.{name} END"
+            )
+            for name in ("archive_page", "archive_listing")
+        },
         "etag": literal_column("COALESCE(excluded.etag, articles.etag)"),
         "last_modified": literal_column("COALESCE(excluded.last_modified, articles.last_modified)"),
         # seen again: not withdrawn (any more)
@@ -120,12 +130,18 @@ class BatchResult:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    # articles this batch found to be near-duplicates (a link re-pointed at an earlier copy
+    # is not counted again); bodies too short to compare
+    near_duplicates: int = 0
+    short_bodies: int = 0
     rejected: list[RejectedRow] = field(default_factory=list)
 
     def add(self, other: BatchResult) -> None:
         self.new += other.new
         self.updated += other.updated
         self.unchanged += other.unchanged
+        self.near_duplicates += other.near_duplicates
+        self.short_bodies += other.short_bodies
         self.rejected += other.rejected
 
 
@@ -184,7 +200,9 @@ def keep_versions(conn: Any, edited: dict[str, dict[str, Any]]) -> None:
         conn.execute(insert(ArticleVersion), versions)
 
 
-def write_batch(engine: Engine, rows: list[dict[str, Any]]) -> BatchResult:
+def write_batch(
+    engine: Engine, rows: list[dict[str, Any]], near_threshold: float = DEFAULT_THRESHOLD
+) -> BatchResult:
     """Upsert one batch; return how many rows were new, changed, unchanged and rejected.
 
     The batch is one transaction. When PostgreSQL refuses it for what a row holds, each half is
@@ -193,12 +211,13 @@ def write_batch(engine: Engine, rows: list[dict[str, Any]]) -> BatchResult:
     rows = coalesce(rows)
     for row in rows:
         row["search_vector"] = lexemes(row["title"], row["body_text"])
-    return _write_or_split(engine, rows)
+        row["minhash_bands"] = fingerprint(row["body_text"] or "").bands
+    return _write_or_split(engine, rows, near_threshold)
 
 
-def _write_or_split(engine: Engine, rows: list[dict[str, Any]]) -> BatchResult:
+def _write_or_split(engine: Engine, rows: list[dict[str, Any]], threshold: float) -> BatchResult:
     try:
-        return _write_rows(engine, rows)
+        return _write_rows(engine, rows, threshold)
     except Exception as exc:
         if not rejected_for_its_data(exc):
             raise
@@ -207,11 +226,11 @@ def _write_or_split(engine: Engine, rows: list[dict[str, Any]]) -> BatchResult:
     result = BatchResult()
     middle = len(rows) // 2
     for half in (rows[:middle], rows[middle:]):
-        result.add(_write_or_split(engine, half))
+        result.add(_write_or_split(engine, half, threshold))
     return result
 
 
-def _write_rows(engine: Engine, rows: list[dict[str, Any]]) -> BatchResult:
+def _write_rows(engine: Engine, rows: list[dict[str, Any]], threshold: float) -> BatchResult:
     """Upsert coalesced rows, search vectors computed, in one transaction."""
     keys = [r["article_key"] for r in rows]
     result = BatchResult()
@@ -234,6 +253,11 @@ def _write_rows(engine: Engine, rows: list[dict[str, Any]]) -> BatchResult:
         hashes = sorted({r["body_hash"] for r in rows if r["body_hash"]})
         if hashes:
             conn.execute(LINK_REPOSTS, {"hashes": hashes})
+        # near-duplicates (crawler/neardup.py): an unchanged row's links are already right
+        fresh = [k for k in keys if k not in before or k in edited]
+        linked = link_stored(conn, fresh, threshold) if fresh else []
+    result.near_duplicates = sum(1 for link in linked if link.is_new)
+    result.short_bodies = sum(1 for r in rows if r["minhash_bands"] is None)
     for row in rows:
         old = before.get(row["article_key"])
         if old is None:
@@ -250,6 +274,9 @@ class StorePipeline:
         self.crawler = crawler
         self.stats = crawler.stats
         self.batch_size = crawler.settings.getint("GOVCRAWL_STORE_BATCH_SIZE", 500)
+        self.near_threshold = checked_threshold(
+            crawler.settings.getfloat("GOVCRAWL_NEARDUP_THRESHOLD", DEFAULT_THRESHOLD)
+        )
         self.flush_seconds = crawler.settings.getfloat("GOVCRAWL_STORE_FLUSH_SECONDS", 5.0)
         self.engine: Engine | None = None
         self.buffer: list[dict[str, Any]] = []
@@ -298,7 +325,7 @@ class StorePipeline:
     def _write(self, rows: list[dict[str, Any]]) -> BatchResult:
         with self.write_lock:  # one batch at a time: the order of writes is the order of items
             assert self.engine is not None
-            return write_batch(self.engine, rows)
+            return write_batch(self.engine, rows, self.near_threshold)
 
     def _written(self, result: BatchResult) -> None:
         for rejected in result.rejected:
@@ -307,6 +334,8 @@ class StorePipeline:
         self.stats.inc_value("govcrawl/items/new", result.new)
         self.stats.inc_value("govcrawl/items/updated", result.updated)
         self.stats.inc_value("govcrawl/items/unchanged", result.unchanged)
+        self.stats.inc_value("govcrawl/items/near_duplicates", result.near_duplicates)
+        self.stats.inc_value("govcrawl/neardup/short_bodies", result.short_bodies)
         logger.info(
             "stored a batch: %d new, %d updated, %d unchanged",
             result.new,

@@ -122,6 +122,11 @@ def main(argv: list[str] | None = None) -> int:
         help="misbehave on this share of URLs (0.15: 15%%): 503/500, resets, slow, truncated, "
         "bad JSON, error pages with 200, JS challenges, wrong charset, huge pages, off-host links",
     )  # fmt: skip
+    serve.add_argument(
+        "--attachment-cases", action="store_true",
+        help="(querylist) link real PDF/Word/Excel files from a few articles: shared, oversized "
+        "(2 MB), corrupt, on another host (sample_portal/attachments.py)",
+    )  # fmt: skip
     truth.add_argument("--output", type=Path)
     args = parser.parse_args(argv)
 
@@ -144,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
             from sample_portal.faults import Faults
 
             server.faults = Faults(rate=args.faults, off_host="http://127.0.0.2:9")
+        if args.attachment_cases:
+            from sample_portal.attachments import add_cases
+
+            add_cases(portal, server)
         _write_profile(site, portal, server, profile_text, args.profile)
         count = len(getattr(portal, "articles", ()) or portal.ground_truth()["articles"])
         print(f"sample {site.name} site at {server.base_url} ({count} articles); profile: {args.profile}")  # fmt: skip

@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from sample_portal.attachments import sample_file
 from sample_portal.faults import Faults
 from sample_portal.generator import SITE_CODE, SITE_NAME, SampleArticle, SamplePortal, listing_json
 
@@ -314,6 +315,8 @@ class SamplePortalServer(PortalServer):
         self.robots_txt = b"User-agent: *\nDisallow: /admin/\n"
         # (channel, page) listing pages that answer 500, for a test to break and mend
         self.failing_pages: set[tuple[str, int]] = set()
+        # more files by path: (content type, bytes), e.g. sample_portal.attachments.add_cases()
+        self.files: dict[str, tuple[str, bytes]] = {}
 
     def prerender(self) -> int:
         """Render every listing page and article page once, and serve them from memory."""
@@ -375,12 +378,15 @@ class SamplePortalServer(PortalServer):
         match = CHANNEL_PATH.match(path)
         if match and any(c.code == match["channel"] for c in portal.channels):
             return 200, html, channel_page(portal, match["channel"]).encode()
+        if path in self.files:
+            return 200, *self.files[path]
         if path == "/module/download/downfile.jsp" and query.get("filename"):
-            return 200, "application/octet-stream", b"%PDF-1.4 sample attachment\n"
+            name = (query.get("showname") or query["filename"])[0]
+            return 200, "application/octet-stream", sample_file(name)
         if path.endswith((".jpg", ".png")):
             return 200, "image/png", PNG_1PX
         if "/files/" in path:
-            return 200, "application/octet-stream", b"PK\x03\x04 sample document"
+            return 200, "application/octet-stream", sample_file(path.rsplit("/", 1)[-1])
         return 404, html, "<html><body><h1>404 页面不存在</h1></body></html>".encode()
 
     def _query_list(self, form: dict[str, list[str]], headers: Any) -> tuple[int, str, bytes]:

@@ -77,6 +77,8 @@ def db(migrated_engine: Engine) -> Engine:
             )
         )
         conn.execute(text("DROP TABLE IF EXISTS apscheduler_jobs"))
+        conn.execute(text("TRUNCATE procrastinate_jobs, procrastinate_workers, "
+                          "procrastinate_events, procrastinate_periodic_defers RESTART IDENTITY CASCADE"))  # fmt: skip
     return migrated_engine
 
 

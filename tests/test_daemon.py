@@ -168,9 +168,9 @@ def test_a_locked_site_is_skipped_and_its_next_run_closes_the_runs_dead_hosts_le
     assert crawled and crawled[0].id > skipped[-1].id  # crawled only once the lock was free
     # the lock in hand, the runs the gone host left open were closed
     assert [(r.status, r.finish_reason) for r in runs[:2]] == [
-        ("failed", "its scheduler died before the crawl started"),
-        ("failed", "its crawl on another host ended without a word (its daemon died or lost "
-                   "the database)"),
+        ("failed", "its scheduler or worker died before the crawl started"),
+        ("failed", "its crawl (process 4242 on host gone-host) ended without a word: it died, "
+                   "or the process running it did (killed, or its host lost)"),
     ]  # fmt: skip
     assert all(r.finished_at for r in runs[:2])
 

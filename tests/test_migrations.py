@@ -4,18 +4,17 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from crawler.database import alembic_config, migrate
+from crawler.database import alembic_config, include_name, migrate
 from crawler.models import Base
-
-
-def include_name(name, type_, parent_names):  # the job store table belongs to APScheduler
-    return not (type_ == "table" and name == "apscheduler_jobs")
 
 
 def test_migrations_match_the_models(migrated_engine):
     with migrated_engine.connect() as conn:
         diff = compare_metadata(
-            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+            MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_name": include_name}
+            ),
+            Base.metadata,
         )
     assert diff == []
 

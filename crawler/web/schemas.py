@@ -165,6 +165,8 @@ class ArticleDetail(BaseModel):
     images: list[str]
     extra: dict[str, Any]
     duplicate_of: int | None
+    near_duplicate_of: int | None = None  # the earliest alike article (crawler/neardup.py)
+    similarity: float | None = None  # Jaccard index of the bodies' character 3-grams
     withdrawn_at: datetime | None
     first_seen: datetime
     last_seen: datetime
