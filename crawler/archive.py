@@ -207,8 +207,10 @@ def read_record(root: Path, pointer: str | RecordPointer) -> ArchivedResponse:
             stream.seek(where.offset)
             records = ArchiveIterator(stream, check_digests="raise")
             record = next(records)
-            if record.rec_type != "response" or record.http_headers is None:
+            if record.rec_type != "response":
                 raise ArchiveReadError(f"{where}: a {record.rec_type} record, not a response")
+            if record.http_headers is None:  # damaged bytes that still inflate, as garbage
+                raise ArchiveReadError(f"{where}: the record is unreadable (no HTTP headers)")
             body = record.raw_stream.read()  # reading to the end checks the payload digest
             warc = record.rec_headers
             response = ArchivedResponse(

@@ -12,9 +12,11 @@ What the queue guarantees, with procrastinate's own mechanisms:
   waits is not queued twice (the scheduler records the run as ``skipped``, saying so);
 - heartbeats: a worker writes one every GOVCRAWL_WORKER_HEARTBEAT s. A worker killed or cut
   off stops writing; after GOVCRAWL_WORKER_STALLED s the leader (``Reaper``) fails its jobs,
-  which frees the site's job lock, and closes the runs they left open. A killed worker's crawls
-  die with it (a crawl is a child armed with PR_SET_PDEATHSIG) and its site locks, held on its
-  own connections, are freed by PostgreSQL: nothing keeps crawling, nothing is stored twice.
+  which frees the site's job lock. A killed worker's crawls die with it (a warm crawl watches
+  its worker through a pidfd, crawler/crawl_child.py; a cold one is armed with
+  PR_SET_PDEATHSIG) and its site locks, held on its own connections, are freed by PostgreSQL,
+  so the leader closes the runs they left open (crawler.locks.close_abandoned_runs): nothing
+  keeps crawling, nothing is stored twice.
 """
 
 from __future__ import annotations
